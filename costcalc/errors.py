@@ -1,0 +1,41 @@
+"""Error types. Every user-facing problem is a CostcalcError; anything else is a bug."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CostcalcError(Exception):
+    """A problem in the user's input. The CLI prints it and exits 1, without a traceback."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One located problem: `file:line: what` plus an optional `fix:` hint."""
+
+    file: str
+    line: int
+    what: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        text = where + self.what
+        return f"{text}\n  fix: {self.fix}" if self.fix else text
+
+
+class SpecError(CostcalcError):
+    """One or more problems in a spec, reported sorted by line."""
+
+    def __init__(self, problems: list[Problem] | Problem):
+        items = [problems] if isinstance(problems, Problem) else list(problems)
+        self.problems = tuple(sorted(items, key=lambda p: (p.file, p.line)))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ShapeError(CostcalcError):
+    """A shape rule failed: raised by ops without location, re-raised by passes with it."""
+
+    def __init__(self, what: str, fix: str = ""):
+        self.what, self.fix = what, fix
+        super().__init__(what if not fix else f"{what}\n  fix: {fix}")

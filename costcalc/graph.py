@@ -1,0 +1,60 @@
+"""The layer graph: immutable layer records in topological order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import Problem, SpecError
+from .ops import OpBase
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    name: str
+    op: OpBase
+    inputs: tuple[str, ...]
+    line: int  # 1-based line in the spec that produced this layer
+    group: str | None = None  # the top-level block instance it belongs to, if any
+
+    @property
+    def kind(self) -> str:
+        return self.op.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A network: its layers in topological order, and what the spec says about it."""
+
+    name: str
+    source: str
+    file: str
+    layers: tuple[Layer, ...]
+    width: float = 1.0
+    paper_params: tuple[str, ...] | None = None  # ParamCounts fields the paper counted
+
+    def __post_init__(self) -> None:
+        # Invariants, checked once at construction (like torch.fx's lint()).
+        seen: set[str] = set()
+        problems = []
+        for layer in self.layers:
+            if layer.name in seen:
+                problems.append(Problem(self.file, layer.line,
+                                        f"duplicate layer name '{layer.name}'",
+                                        "give each layer a unique name"))
+            for src in layer.inputs:
+                if src not in seen:
+                    problems.append(Problem(self.file, layer.line,
+                                            f"'{layer.name}' uses '{src}' before it is defined"))
+            low, high = layer.op.arity
+            n = len(layer.inputs)
+            if n < low or (high is not None and n > high):
+                want = f"{low}" if low == high else f"at least {low}"
+                problems.append(Problem(self.file, layer.line,
+                                        f"{layer.kind} '{layer.name}' takes {want} input(s), "
+                                        f"got {n}"))
+            seen.add(layer.name)
+        if problems:
+            raise SpecError(problems)
+
+    def by_name(self) -> dict[str, Layer]:
+        return {layer.name: layer for layer in self.layers}

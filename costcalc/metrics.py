@@ -1,0 +1,124 @@
+"""Metrics: one visitor per metric over a graph and its shapes.
+
+Every visitor returns per-layer values keyed by layer name, in graph order; totals are their sums
+(or, for peak memory, a maximum), so a total always equals what its layers add up to. Values are
+per image and, like the ops' rules, work on Python ints and numpy arrays alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .errors import CostcalcError
+from .graph import Graph
+from .ops import BatchNorm, Dim, ParamCounts, Shape, maximum
+
+Shapes = Mapping[str, Shape]
+PARAM_CONVENTIONS = ("framework", "paper", "deploy")
+
+
+def _inputs(graph: Graph, shapes: Shapes):
+    for layer in graph.layers:
+        yield layer, tuple(shapes[src] for src in layer.inputs), shapes[layer.name]
+
+
+def param_counts(graph: Graph, shapes: Shapes) -> dict[str, ParamCounts]:
+    """Weights, biases, batch-norm affine terms and buffers of every layer."""
+    return {layer.name: layer.op.params(xs, y) for layer, xs, y in _inputs(graph, shapes)}
+
+
+def params(graph: Graph, shapes: Shapes, convention: str) -> dict[str, Dim]:
+    """Parameters per layer under a named convention (docs/conventions.md):
+
+    framework: everything trainable (weights, biases, BN gamma and beta), as PyTorch counts;
+    paper:     the roles the spec's source paper counted (the spec's `paper_params`);
+    deploy:    batch norm folded into the preceding conv's bias (C values, or none when that
+               conv already has a bias); a BN with nothing to fold into keeps its 2C.
+    """
+    counts = param_counts(graph, shapes)
+    if convention == "framework":
+        return {n: c.weights + c.biases + c.bn for n, c in counts.items()}
+    if convention == "paper":
+        if graph.paper_params is None:
+            raise CostcalcError(f"{graph.file}: the spec does not say what its paper counted\n"
+                                "  fix: add `paper_params: [weights, biases]` (the roles it "
+                                "counted), or use --params framework")
+        return {n: sum(getattr(c, role) for role in graph.paper_params)
+                for n, c in counts.items()}
+    if convention == "deploy":
+        producers = graph.by_name()
+        out = {}
+        for layer in graph.layers:
+            c = counts[layer.name]
+            value = c.weights + c.biases
+            if isinstance(layer.op, BatchNorm):
+                producer = producers[layer.inputs[0]]
+                if producer.op.folds_bn:
+                    value = 0 if counts[producer.name].biases else c.bn // 2
+                else:
+                    value = c.bn
+            out[layer.name] = value
+        return out
+    raise CostcalcError(f"unknown params convention '{convention}'\n  fix: use one of "
+                        + ", ".join(PARAM_CONVENTIONS))
+
+
+def macs(graph: Graph, shapes: Shapes) -> dict[str, Dim]:
+    """Multiply-accumulates of conv and fully connected layers (1 MAC = one mult-add)."""
+    return {layer.name: layer.op.macs(xs, y) for layer, xs, y in _inputs(graph, shapes)}
+
+
+def flops(graph: Graph, shapes: Shapes) -> dict[str, Dim]:
+    """FLOPs = 2 × MACs + every other arithmetic operation (bias, BN, activations, pooling)."""
+    return {layer.name: 2 * layer.op.macs(xs, y) + layer.op.other_ops(xs, y)
+            for layer, xs, y in _inputs(graph, shapes)}
+
+
+def activations(graph: Graph, shapes: Shapes) -> dict[str, Dim]:
+    """Output elements of every layer, the input included (Netscope's activation count)."""
+    return {layer.name: shapes[layer.name].numel for layer in graph.layers}
+
+
+def peak_live(graph: Graph, shapes: Shapes) -> Dim:
+    """Peak elements alive under the sequential schedule: a layer's output is allocated while
+    its inputs are alive, and a tensor is freed after its last consumer runs. An in-place op
+    (batch norm, activation, dropout, flatten) reuses its input's buffer when it is that
+    input's last consumer, as frameworks do."""
+    last_use = {src: i for i, layer in enumerate(graph.layers) for src in layer.inputs}
+    live: dict[str, Dim] = {}
+    peak: Dim = 0
+    for i, layer in enumerate(graph.layers):
+        (first, *_) = layer.inputs or ("",)
+        if layer.op.inplace and last_use.get(first) == i:
+            live[layer.name] = live.pop(first)
+        else:
+            live[layer.name] = shapes[layer.name].numel
+            peak = maximum(peak, sum(live.values()))
+        for src in set(layer.inputs):
+            if last_use[src] == i and src in live:
+                del live[src]
+        if layer.name not in last_use:  # a graph output: nothing consumes it
+            del live[layer.name]
+    return peak
+
+
+def block_memory(graph: Graph, shapes: Shapes) -> Dim:
+    """MobileNetV2's measure (Sandler et al. 2018, section 5.1): the maximum over operations of
+    their inputs plus outputs, a whole block counting as one operation whose inner tensors are
+    never materialized."""
+    unit_of = {layer.name: layer.group or layer.name for layer in graph.layers}
+    units: dict[str, tuple[set[str], str]] = {}  # unit -> (outside inputs, last output)
+    for layer in graph.layers:
+        unit = unit_of[layer.name]
+        outside, _ = units.get(unit, (set(), ""))
+        outside |= {src for src in layer.inputs if unit_of[src] != unit}
+        units[unit] = (outside, layer.name)
+    best: Dim = 0
+    for outside, last in units.values():
+        best = maximum(best, sum(shapes[s].numel for s in outside) + shapes[last].numel)
+    return best
+
+
+def buckets(graph: Graph, shapes: Shapes) -> dict[str, str]:
+    """The Table 2 bucket of each layer: conv 1x1, depthwise, conv kxk, fc, or other."""
+    return {layer.name: layer.op.bucket(xs) for layer, xs, _ in _inputs(graph, shapes)}

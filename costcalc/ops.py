@@ -1,0 +1,508 @@
+"""Layer kinds: one frozen dataclass per kind, registered by its YAML name.
+
+An op owns its shape rule and its hardware-independent counts (params, MACs, other arithmetic).
+The rules use only `+ - * //` and the helpers below, so the same code evaluates one
+configuration with Python ints or many at once with numpy integer arrays (sweeps): there is no
+second copy of any formula. Dimensions are therefore typed `Dim` (an int or an int array).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from .errors import ShapeError
+
+Dim = Any  # int, or a numpy integer array when sweeping
+
+# ---------------------------------------------------------------------------------------------
+# Shapes and counts
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One image's tensor, channels × height × width (batch is applied by the metrics)."""
+
+    c: Dim
+    h: Dim
+    w: Dim
+
+    @property
+    def numel(self) -> Dim:
+        return self.c * self.h * self.w
+
+    def __str__(self) -> str:
+        return f"{self.c}x{self.h}x{self.w}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamCounts:
+    """Parameters by role. `buffers` (BN running statistics) are state, not parameters."""
+
+    weights: Dim = 0
+    biases: Dim = 0
+    bn: Dim = 0
+    buffers: Dim = 0
+
+
+NO_PARAMS = ParamCounts()
+
+# ---------------------------------------------------------------------------------------------
+# Helpers that work on ints and numpy arrays alike
+
+
+def ceil_div(a: Dim, b: Dim) -> Dim:
+    return -((-a) // b)
+
+
+def maximum(a: Dim, b: Dim) -> Dim:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.maximum(a, b)
+    return max(a, b)
+
+
+def any_true(cond: Any) -> bool:
+    return bool(np.any(cond))
+
+
+def all_equal(a: Dim, b: Dim) -> bool:
+    return bool(np.all(a == b))
+
+
+def as_pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Spatial rules shared by conv, pooling and mixed-kernel conv
+
+Padding = int | tuple[int, ...] | Literal["same", "valid"]
+
+
+def pads(pad: Padding) -> tuple[int, int, int, int]:
+    """Explicit padding as (top, bottom, left, right); 'valid' is zero padding."""
+    if pad == "valid":
+        return (0, 0, 0, 0)
+    if isinstance(pad, int):
+        return (pad, pad, pad, pad)
+    if len(pad) == 2:
+        return (pad[0], pad[0], pad[1], pad[1])
+    return (pad[0], pad[1], pad[2], pad[3])
+
+
+def out_size(size: Dim, kernel: int, stride: int, before: int, after: int,
+             dilation: int = 1, ceil: bool = False) -> Dim:
+    """Output length along one axis: floor (conv) or Caffe's ceil mode (pooling)."""
+    span = dilation * (kernel - 1) + 1
+    padded = size + before + after
+    if any_true(padded < span):
+        raise ShapeError(f"kernel {span} is larger than the padded input {_fmt(padded)}",
+                         "use a smaller kernel, more padding, or a larger input")
+    if not ceil:
+        return (padded - span) // stride + 1
+    out = ceil_div(padded - span, stride) + 1
+    # Caffe: the last window must start inside the image (or its leading padding).
+    return out - ((out - 1) * stride >= size + before)
+
+
+def spatial(x: Shape, kernel: tuple[int, int], stride: tuple[int, int], pad: Padding,
+            dilation: int = 1, ceil: bool = False) -> tuple[Dim, Dim]:
+    """Output (h, w); 'same' follows TensorFlow: ceil(input / stride)."""
+    if pad == "same":
+        return ceil_div(x.h, stride[0]), ceil_div(x.w, stride[1])
+    top, bottom, left, right = pads(pad)
+    h = out_size(x.h, kernel[0], stride[0], top, bottom, dilation, ceil)
+    w = out_size(x.w, kernel[1], stride[1], left, right, dilation, ceil)
+    if any_true(h <= 0) or any_true(w <= 0):
+        raise ShapeError(f"output size {_fmt(h)}x{_fmt(w)} is not positive",
+                         "check the kernel, stride and padding against the input size")
+    return h, w
+
+
+def _fmt(value: Dim) -> str:
+    if isinstance(value, np.ndarray):
+        return f"min {int(value.min())}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry
+
+OPS: dict[str, type] = {}
+
+
+def op(kind: str):
+    """Register an op class under its YAML name."""
+
+    def register(cls: type) -> type:
+        cls.kind = kind
+        OPS[kind] = cls
+        return cls
+
+    return register
+
+
+class OpBase:
+    """Defaults shared by every op: one input, no params, no MACs, no other arithmetic."""
+
+    kind: ClassVar[str]
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)  # (min, max) inputs; None = any
+    category: ClassVar[str] = "other"  # breakdown bucket; conv refines it per layer
+    folds_bn: ClassVar[bool] = False  # a following batch norm can fold into this layer's bias
+    inplace: ClassVar[bool] = False  # may overwrite its input's buffer (elementwise, views)
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        return xs[0]
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        return NO_PARAMS
+
+    def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return 0
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        """Arithmetic that is not a multiply-accumulate (FLOPs = 2 × MACs + this)."""
+        return 0
+
+    def bucket(self, xs: tuple[Shape, ...]) -> str:
+        return self.category
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ops
+
+
+@op("input")
+@dataclass(frozen=True, slots=True)
+class Input(OpBase):
+    """The network input (torch.fx's placeholder)."""
+
+    channels: int
+    height: int
+    width: int
+    arity: ClassVar[tuple[int, int | None]] = (0, 0)
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        return Shape(self.channels, self.height, self.width)
+
+
+@op("conv")
+@dataclass(frozen=True, slots=True)
+class Conv(OpBase):
+    """2-D convolution; `groups: depthwise` sets groups = input channels (and out defaults to it)."""
+
+    folds_bn: ClassVar[bool] = True
+
+    out: int | None = None
+    kernel: int | tuple[int, int] = 1
+    stride: int | tuple[int, int] = 1
+    pad: Padding = 0
+    dilation: int = 1
+    groups: int | Literal["depthwise"] = 1
+    bias: bool = False
+
+    def _groups(self, x: Shape) -> Dim:
+        return x.c if self.groups == "depthwise" else self.groups
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        groups = self._groups(x)
+        out = x.c if self.out is None else self.out
+        if any_true(x.c % groups != 0):
+            raise ShapeError(f"in_channels={_fmt(x.c)} is not divisible by groups={groups}",
+                             "make the input channels a multiple of groups")
+        if any_true(out % groups != 0):
+            raise ShapeError(f"out={_fmt(out)} is not divisible by groups={groups}",
+                             "make out a multiple of groups")
+        h, w = spatial(x, as_pair(self.kernel), as_pair(self.stride), self.pad, self.dilation)
+        return Shape(out, h, w)
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        kh, kw = as_pair(self.kernel)
+        weights = y.c * (xs[0].c // self._groups(xs[0])) * kh * kw
+        return ParamCounts(weights=weights, biases=y.c if self.bias else 0)
+
+    def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return self.params(xs, y).weights * y.h * y.w
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return y.numel if self.bias else 0  # one add per output for the bias
+
+    def bucket(self, xs: tuple[Shape, ...]) -> str:
+        if self.groups == "depthwise" or (self.groups > 1 and all_equal(self.groups, xs[0].c)):
+            return "depthwise"
+        return "conv 1x1" if as_pair(self.kernel) == (1, 1) else "conv kxk"
+
+
+@op("mdconv")
+@dataclass(frozen=True, slots=True)
+class MDConv(OpBase):
+    """MixNet's mixed depthwise conv: channels split into len(kernels) groups, one kernel each.
+
+    The split follows MixNet's reference code: equal parts, the remainder to the first group.
+    """
+
+    folds_bn: ClassVar[bool] = True
+
+    kernels: tuple[int, ...] = (3, 5)
+    stride: int = 1
+    dilation: int = 1
+    bias: bool = False
+    category: ClassVar[str] = "depthwise"
+
+    def splits(self, c: Dim) -> list[Dim]:
+        n = len(self.kernels)
+        return [c - (n - 1) * (c // n)] + [c // n] * (n - 1)
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        if any_true(x.c < len(self.kernels)):
+            raise ShapeError(f"{_fmt(x.c)} channels cannot be split into "
+                             f"{len(self.kernels)} kernel groups", "use fewer kernels")
+        h, w = spatial(x, (1, 1), (self.stride, self.stride), "same")
+        return Shape(x.c, h, w)
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        weights = sum(c * k * k for c, k in zip(self.splits(y.c), self.kernels, strict=True))
+        return ParamCounts(weights=weights, biases=y.c if self.bias else 0)
+
+    def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return self.params(xs, y).weights * y.h * y.w
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return y.numel if self.bias else 0
+
+
+@op("fc")
+@dataclass(frozen=True, slots=True)
+class FC(OpBase):
+    """Fully connected layer over the flattened input."""
+
+    folds_bn: ClassVar[bool] = True
+
+    out: int
+    bias: bool = True
+    category: ClassVar[str] = "fc"
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        return Shape(self.out, 1, 1)
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        return ParamCounts(weights=xs[0].numel * y.c, biases=y.c if self.bias else 0)
+
+    def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return xs[0].numel * y.c
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return y.c if self.bias else 0
+
+
+@op("pool")
+@dataclass(frozen=True, slots=True)
+class Pool(OpBase):
+    """Max or average pooling; `ceil: true` is Caffe's ceil mode; `global: true` pools to 1x1."""
+
+    op: Literal["max", "avg"] = "max"
+    kernel: int | tuple[int, int] = 2
+    stride: int | tuple[int, int] = 1
+    pad: Padding = 0
+    ceil: bool = False
+    global_: bool = False  # YAML key `global`
+
+    def _kernel(self, x: Shape) -> tuple[Dim, Dim]:
+        return (x.h, x.w) if self.global_ else as_pair(self.kernel)
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        if self.global_:
+            return Shape(x.c, 1, 1)
+        h, w = spatial(x, as_pair(self.kernel), as_pair(self.stride), self.pad, ceil=self.ceil)
+        return Shape(x.c, h, w)
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        kh, kw = self._kernel(xs[0])
+        # max: k*k - 1 comparisons per output; avg: k*k - 1 adds and one multiply by 1/k².
+        per_output = kh * kw - 1 if self.op == "max" else kh * kw
+        return y.numel * per_output
+
+
+@op("batchnorm")
+@dataclass(frozen=True, slots=True)
+class BatchNorm(OpBase):
+    """Inference-time batch norm: gamma, beta trainable; running mean, var are buffers."""
+
+    inplace: ClassVar[bool] = True
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        return ParamCounts(bn=2 * y.c, buffers=2 * y.c)
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return 2 * y.numel  # one multiply and one add per element once folded to scale/shift
+
+
+# Elementary operations per element; a transcendental function (exp, tanh) counts as one.
+ACTIVATION_OPS: dict[str, int] = {
+    "relu": 1,  # max(x, 0)
+    "relu6": 2,  # min(max(x, 0), 6)
+    "leaky_relu": 2,  # compare, multiply
+    "hsigmoid": 4,  # relu6(x + 3) / 6
+    "hswish": 5,  # x * hsigmoid(x)
+    "sigmoid": 3,  # exp(-x), add 1, divide
+    "swish": 4,  # x * sigmoid(x)
+    "tanh": 1,
+}
+Activation = Literal["relu", "relu6", "leaky_relu", "hsigmoid", "hswish", "sigmoid", "swish",
+                     "tanh"]
+
+
+@op("act")
+@dataclass(frozen=True, slots=True)
+class Act(OpBase):
+    """Elementwise activation function."""
+
+    inplace: ClassVar[bool] = True
+
+    fn: Activation = "relu"
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return ACTIVATION_OPS[self.fn] * y.numel
+
+
+def broadcast(xs: tuple[Shape, ...], kind: str) -> Shape:
+    """Elementwise join: equal shapes, or a Cx1x1 input broadcast over space (SE gating)."""
+    h = max((x.h for x in xs), key=lambda d: int(np.max(d)))
+    w = max((x.w for x in xs), key=lambda d: int(np.max(d)))
+    for x in xs:
+        same_c = all_equal(x.c, xs[0].c)
+        fits = (all_equal(x.h, h) and all_equal(x.w, w)) or (all_equal(x.h, 1)
+                                                             and all_equal(x.w, 1))
+        if not (same_c and fits):
+            shapes = " and ".join(str(s) for s in xs)
+            raise ShapeError(f"{kind} of incompatible shapes {shapes}",
+                             f"{kind} inputs must have equal shapes (or one Cx1x1 input)")
+    return Shape(xs[0].c, h, w)
+
+
+@op("add")
+@dataclass(frozen=True, slots=True)
+class Add(OpBase):
+    """Elementwise sum of two or more inputs (residual connections)."""
+
+    arity: ClassVar[tuple[int, int | None]] = (2, None)
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        return broadcast(xs, "add")
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return (len(xs) - 1) * y.numel
+
+
+@op("mul")
+@dataclass(frozen=True, slots=True)
+class Mul(OpBase):
+    """Elementwise product, e.g. squeeze-and-excitation gating (CxHxW times Cx1x1)."""
+
+    arity: ClassVar[tuple[int, int | None]] = (2, None)
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        return broadcast(xs, "mul")
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return (len(xs) - 1) * y.numel
+
+
+@op("concat")
+@dataclass(frozen=True, slots=True)
+class Concat(OpBase):
+    """Concatenation along channels."""
+
+    arity: ClassVar[tuple[int, int | None]] = (1, None)
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        for x in xs[1:]:
+            if not (all_equal(x.h, xs[0].h) and all_equal(x.w, xs[0].w)):
+                shapes = " and ".join(str(s) for s in xs)
+                raise ShapeError(f"concat of incompatible shapes {shapes}",
+                                 "concat inputs must have equal height and width")
+        return Shape(sum(x.c for x in xs), xs[0].h, xs[0].w)
+
+
+@op("shuffle")
+@dataclass(frozen=True, slots=True)
+class Shuffle(OpBase):
+    """ShuffleNet's channel shuffle: a permutation, no arithmetic."""
+
+    groups: int = 2
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        if any_true(xs[0].c % self.groups != 0):
+            raise ShapeError(f"{_fmt(xs[0].c)} channels are not divisible by groups="
+                             f"{self.groups}", "make the channels a multiple of groups")
+        return xs[0]
+
+
+@op("split")
+@dataclass(frozen=True, slots=True)
+class Split(OpBase):
+    """One part of an equal channel split (ShuffleNet v2): part `index` of `parts`."""
+
+    index: int = 0
+    parts: int = 2
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        if not 0 <= self.index < self.parts:
+            raise ShapeError(f"split index {self.index} is outside 0..{self.parts - 1}",
+                             "index counts parts from 0")
+        if any_true(x.c % self.parts != 0):
+            raise ShapeError(f"{_fmt(x.c)} channels are not divisible into {self.parts} parts",
+                             "make the channels a multiple of parts")
+        return Shape(x.c // self.parts, x.h, x.w)
+
+
+@op("lrn")
+@dataclass(frozen=True, slots=True)
+class LRN(OpBase):
+    """Local response normalization across `size` neighbouring channels (AlexNet, GoogLeNet)."""
+
+    size: int = 5
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        # squares and sum over the window, then scale, add 1, power, divide.
+        return (2 * self.size + 3) * y.numel
+
+
+@op("dropout")
+@dataclass(frozen=True, slots=True)
+class Dropout(OpBase):
+    """Identity at inference."""
+
+    inplace: ClassVar[bool] = True
+
+    rate: float = 0.5
+
+
+@op("flatten")
+@dataclass(frozen=True, slots=True)
+class Flatten(OpBase):
+    """CxHxW to (C·H·W)x1x1."""
+
+    inplace: ClassVar[bool] = True
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        return Shape(xs[0].numel, 1, 1)
+
+
+@op("softmax")
+@dataclass(frozen=True, slots=True)
+class Softmax(OpBase):
+    """Softmax over channels: exp, sum and divide per element."""
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return 3 * y.numel

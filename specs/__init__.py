@@ -1,0 +1,1 @@
+"""Bundled specs: networks/, hardware/ and papers/ (installed as the package costcalc.specs)."""
