@@ -83,7 +83,7 @@ Padding = int | tuple[int, ...] | Literal["same", "valid"]
 
 def pads(pad: Padding) -> tuple[int, int, int, int]:
     """Explicit padding as (top, bottom, left, right); 'valid' is zero padding."""
-    if pad == "valid":
+    if isinstance(pad, str):  # 'valid'; 'same' is resolved by `spatial`
         return (0, 0, 0, 0)
     if isinstance(pad, int):
         return (pad, pad, pad, pad)
@@ -136,7 +136,7 @@ OPS: dict[str, type] = {}
 def op(kind: str):
     """Register an op class under its YAML name."""
 
-    def register(cls: type) -> type:
+    def register(cls: type[OpBase]) -> type[OpBase]:
         cls.kind = kind
         OPS[kind] = cls
         return cls
@@ -195,7 +195,7 @@ class Input(OpBase):
 @op("conv")
 @dataclass(frozen=True, slots=True)
 class Conv(OpBase):
-    """2-D convolution; `groups: depthwise` sets groups = input channels (and out defaults to it)."""
+    """2-D convolution; `groups: depthwise` sets groups = input channels (out defaults to it)."""
 
     folds_bn: ClassVar[bool] = True
 
@@ -506,3 +506,18 @@ class Softmax(OpBase):
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         return 3 * y.numel
+
+
+@op("pad_channels")
+@dataclass(frozen=True, slots=True)
+class PadChannels(OpBase):
+    """Zero channels appended up to `out` (ResNet's option-A shortcut): no params, no MACs."""
+
+    out: int
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        if any_true(self.out < x.c):
+            raise ShapeError(f"pad_channels out={self.out} is fewer than the {_fmt(x.c)} input "
+                             "channels", "out must be at least the input channels")
+        return Shape(self.out, x.h, x.w)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from enum import Enum
 
 from rich.console import Console
@@ -111,7 +112,7 @@ def to_table(report: Report, columns: int | None = None) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
-def _md_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], left: int = 1) -> str:
+def _md_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: int = 1) -> str:
     lines = ["| " + " | ".join(columns) + " |",
              "|" + "|".join("---" if i < left else "---:" for i in range(len(columns))) + "|"]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]

@@ -10,6 +10,7 @@ first problem.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import typing
 from collections import Counter
@@ -86,7 +87,9 @@ def _convert(node: yaml.Node, file: str, problems: list[Problem], budget: list[i
                                         f"duplicate key '{key}' (first on line {out[key].line})",
                                         "remove one of them"))
                 continue
-            out[key] = _convert(value_node, file, problems, budget)
+            value = _convert(value_node, file, problems, budget)
+            # A mapping entry is located at its key, where a reader looks for it.
+            out[key] = Node(value.value, key_node.start_mark.line + 1)
         return Node(out, line)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(item, file, problems, budget) for item in node.value], line)
@@ -136,13 +139,13 @@ def _describe(value: Any) -> str:
 
 def _as_int(value: Any, evaluate_expr: Evaluate) -> Any:
     if isinstance(value, str):
-        value = evaluate_expr(value)
+        text, value = value, evaluate_expr(value)
         if value is DEFERRED:
             return value
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise FieldError(f"expression gives {value!r}, not an integer",
+            raise FieldError(f"'{text}' gives {value!r}, not an integer",
                              "use // or round() to get a whole number")
     elif isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(f"expected an integer, got {_describe(value)}")
@@ -163,7 +166,11 @@ def _as_float(value: Any, evaluate_expr: Evaluate) -> Any:
 
 def _as_bool(value: Any, evaluate_expr: Evaluate) -> Any:
     if isinstance(value, str):
-        value = evaluate_expr(value)
+        try:
+            value = evaluate_expr(value)
+        except FieldError:
+            raise FieldError(f"expected true or false (or a condition), got str {value!r}") \
+                from None
     if value is DEFERRED or isinstance(value, bool):
         return value
     raise FieldError(f"expected true or false, got {_describe(value)}")
@@ -252,7 +259,7 @@ class OpSchema:
     def of(cls: type) -> OpSchema:
         hints = typing.get_type_hints(cls, vars(ops))
         keys, required = {}, set()
-        for f in cls.__dataclass_fields__.values():
+        for f in dataclasses.fields(cls):
             key = f.name.rstrip("_")
             keys[key] = f.name
             if f.default is MISSING and f.default_factory is MISSING:
@@ -430,7 +437,7 @@ class _Validator:
 
     def value(self, hint: Any, node: Node, what: str, default: Any = None) -> Any:
         try:
-            value = coerce(hint, node.value, _syntax_only)
+            value = coerce(hint, plain(node), _syntax_only)
             _check_positive(what.rsplit("'", 2)[-2] if "'" in what else what, value)
             return value
         except FieldError as exc:
@@ -508,7 +515,7 @@ class _Validator:
     def _args(self, node: Node | None, what: str, allow_null: bool = False) -> dict[str, Any]:
         if node is None:
             return {}
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in self.mapping(node, what).items():
             v = value.value
             if v is None and allow_null:
@@ -633,7 +640,8 @@ class _Validator:
             self.value(bool, fields["scale"], f"{kind}: 'scale'")
         if check_required:
             for key in sorted(schema.required - set(fields) - provided_defaults):
-                self.problem(line, f"{kind}: missing required field '{key}'")
+                self.problem(line, f"{kind}: missing required field '{key}'",
+                             f"add `{key}: ...` to this layer or to `defaults: {kind}`")
 
     def entries(self, node: Node, blocks: Mapping[str, BlockDef], names: set[str],
                 defaults: Mapping[str, Any], in_block: str | None = None) -> None:
@@ -736,8 +744,11 @@ class _Scope:
         return out
 
     def auto_name(self, base: str) -> str:
+        """The next free local name `base1`, `base2`, ... in this scope."""
         self.counters[base] += 1
-        return f"{self.prefix}{base}{self.counters[base]}"
+        while f"{base}{self.counters[base]}" in self.names:
+            self.counters[base] += 1
+        return f"{base}{self.counters[base]}"
 
 
 def build_graph(spec: Spec, width: float | None = None,
@@ -806,7 +817,7 @@ class _Expander:
 
     def coerce(self, hint: Any, node: Node, variables: Mapping[str, Any], what: str) -> Any:
         try:
-            value = coerce(hint, node.value, lambda t: self.eval(t, variables, node.line))
+            value = coerce(hint, plain(node), lambda t: self.eval(t, variables, node.line))
             _check_positive(what, value)
             return value
         except FieldError as exc:
@@ -827,10 +838,13 @@ class _Expander:
             repeats = self.coerce(int, fields["n"], variables, "n") if "n" in fields else 1
             user_name = fields["name"].value if "name" in fields else None
             for rep in range(repeats):
-                name = None
-                if user_name is not None:
-                    name = scope.prefix + (user_name if repeats == 1 else f"{user_name}_{rep + 1}")
-                current = self.entry(kind, fields, inputs, name, item.line, scope, rep)
+                if user_name is None:
+                    local = scope.auto_name(_base_name(kind, fields))
+                else:
+                    local = user_name if repeats == 1 else f"{user_name}_{rep + 1}"
+                current = self.entry(kind, fields, inputs, scope.prefix + local, item.line,
+                                     scope, rep)
+                scope.names[local] = current
                 inputs = (current,)
             if user_name is not None:
                 scope.names[user_name] = current
@@ -855,10 +869,10 @@ class _Expander:
         if ref.value in names[index:]:
             later = names.index(ref.value, index)
             if _reaches(items, names, later, index):
-                path = " -> ".join(names[i] or f"line {items[i].line}"
-                                   for i in _path(items, names, later, index))
-                return self.fail(ref.line, f"cycle: '{ref.value}' depends on this layer "
-                                 f"({path})", "a layer cannot feed its own inputs")
+                flow = [*reversed(_path(items, names, later, index)), index]
+                path = " -> ".join(names[i] or f"line {items[i].line}" for i in flow)
+                return self.fail(ref.line, f"cycle: {path}",
+                                 "a layer cannot depend on its own output")
             return self.fail(ref.line, f"'{ref.value}' is used before it is defined (line "
                              f"{items[later].line})", "list layers in dependency order")
         return self.fail(ref.line, f"unknown layer '{ref.value}' in inputs",
@@ -867,7 +881,7 @@ class _Expander:
     # -- one entry
 
     def entry(self, kind: str, fields: Mapping[str, Node], inputs: tuple[str, ...],
-              name: str | None, line: int, scope: _Scope, rep: int) -> str:
+              name: str, line: int, scope: _Scope, rep: int) -> str:
         if kind == "parallel":
             return self.parallel(fields, inputs, name, line, scope)
         if kind in self.spec.blocks:
@@ -875,7 +889,7 @@ class _Expander:
         return self.op(kind, fields, inputs, name, line, scope, rep)
 
     def op(self, kind: str, fields: Mapping[str, Node], inputs: tuple[str, ...],
-           name: str | None, line: int, scope: _Scope, rep: int) -> str:
+           name: str, line: int, scope: _Scope, rep: int) -> str:
         schema = SCHEMAS[kind]
         merged = {**self.spec.defaults.get(kind, {}), **fields}
         variables = {**scope.variables, "c_in": self.shapes[inputs[0]].c}
@@ -894,7 +908,6 @@ class _Expander:
             layer_op = schema.cls(**kwargs)
         except TypeError as exc:  # a required field missing after defaults
             raise self.fail(line, f"{kind}: {exc}") from None
-        name = name or scope.auto_name(kind)
         current = self.add(Layer(name, layer_op, inputs, line, scope.group))
         norm = merged.get("norm")
         if norm is not None and norm.value != "none":
@@ -907,18 +920,18 @@ class _Expander:
         return current
 
     def block(self, block: BlockDef, fields: Mapping[str, Node], inputs: tuple[str, ...],
-              name: str | None, line: int, scope: _Scope, rep: int) -> str:
+              name: str, line: int, scope: _Scope, rep: int) -> str:
         caller = {**scope.variables, "c_in": self.shapes[inputs[0]].c}
         values: dict[str, Any] = {}
         for arg, default in block.args.items():
-            node = block.repeat[arg] if rep > 0 and arg in block.repeat else fields.get(arg, default)
+            later = rep > 0 and arg in block.repeat
+            node = block.repeat[arg] if later else fields.get(arg, default)
             values[arg] = self.coerce(float, node, caller, f"block '{block.name}': '{arg}'")
             if isinstance(values[arg], float) and values[arg].is_integer() and not isinstance(
                     node.value, float):
                 values[arg] = int(values[arg])
         if len(inputs) != 1:
             raise self.fail(line, f"block '{block.name}' takes one input, got {len(inputs)}")
-        name = name or scope.auto_name(block.name)
         inner = _Scope(f"{name}.", {"input": inputs[0]},
                        {**self.args, "alpha": self.alpha, **values,
                         "c_in": self.shapes[inputs[0]].c}, scope.group or name, scope)
@@ -948,18 +961,24 @@ class _Expander:
                                      entries["act"].line, scope.group))
         return current
 
-    def parallel(self, fields: Mapping[str, Node], inputs: tuple[str, ...], name: str | None,
+    def parallel(self, fields: Mapping[str, Node], inputs: tuple[str, ...], name: str,
                  line: int, scope: _Scope) -> str:
         merge = fields["merge"].value if "merge" in fields else "concat"
         if len(inputs) != 1:
             raise self.fail(line, f"parallel takes one input, got {len(inputs)}")
-        name = name or scope.auto_name(merge)
         outs = []
         for j, branch in enumerate(fields["branches"].value, start=1):
             sub = _Scope(f"{name}.{j}.", {"input": inputs[0]}, scope.variables, scope.group,
                          scope)
             outs.append(self.expand(branch, sub, inputs[0]))
         return self.add(Layer(name, OPS[merge](), tuple(outs), line, scope.group))
+
+
+def _base_name(kind: str, fields: Mapping[str, Node]) -> str:
+    """Auto names: conv1, conv2, ...; a parallel entry is named after its merge (concat1)."""
+    if kind == "parallel":
+        return fields["merge"].value if "merge" in fields else "concat"
+    return kind
 
 
 def _entry_name(item: Node) -> str | None:

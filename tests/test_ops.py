@@ -1,0 +1,175 @@
+"""Per-op closed forms, a naive counting oracle, exhaustiveness, and hypothesis properties."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from costcalc.errors import ShapeError
+from costcalc.ops import FC, OPS, Act, Add, Concat, Conv, MDConv, Mul, Pool, Shape, Shuffle, Split
+
+
+def test_conv_closed_form() -> None:
+    # STYLE.md's example: 3x3 conv, 16 -> 32 channels, 8x8 input, pad 1.
+    conv, x = Conv(out=32, kernel=3, pad=1), Shape(16, 8, 8)
+    y = conv.infer((x,))
+    assert y == Shape(32, 8, 8)
+    assert conv.params((x,), y).weights == 4_608
+    assert conv.macs((x,), y) == 294_912
+
+
+def test_depthwise_and_bias() -> None:
+    conv, x = Conv(kernel=3, stride=2, pad=1, groups="depthwise", bias=True), Shape(32, 112, 112)
+    y = conv.infer((x,))
+    assert y == Shape(32, 56, 56)
+    counts = conv.params((x,), y)
+    assert (counts.weights, counts.biases) == (288, 32)
+    assert conv.macs((x,), y) == 288 * 56 * 56
+    assert conv.bucket((x,)) == "depthwise"
+
+
+def test_padding_forms_and_same() -> None:
+    x = Shape(1, 7, 10)
+    assert Conv(out=1, kernel=3, pad="valid").infer((x,)) == Shape(1, 5, 8)
+    assert Conv(out=1, kernel=[3, 1], pad=[1, 0]).infer((x,)) == Shape(1, 7, 10)
+    assert Conv(out=1, kernel=3, pad=(0, 2, 1, 1)).infer((x,)) == Shape(1, 7, 10)
+    # TensorFlow SAME: ceil(input / stride)
+    assert Conv(out=1, kernel=3, stride=2, pad="same").infer((x,)) == Shape(1, 4, 5)
+    assert Conv(out=1, kernel=3, dilation=2, pad=2).infer((x,)) == Shape(1, 7, 10)
+
+
+def test_caffe_ceil_pooling() -> None:
+    # SqueezeNet: 111 -> 55 -> 27 -> 13 with 3x3/2 ceil mode; floor mode gives the same here.
+    pool = Pool(op="max", kernel=3, stride=2, ceil=True)
+    assert pool.infer((Shape(96, 111, 111),)).h == 55
+    assert pool.infer((Shape(96, 55, 55),)).h == 27
+    assert pool.infer((Shape(96, 112, 112),)).h == 56  # ceil; floor would give 55
+    assert Pool(kernel=3, stride=2).infer((Shape(1, 112, 112),)).h == 55
+    # Caffe drops a last window that would start in the padding.
+    assert Pool(kernel=2, stride=2, pad=1, ceil=True).infer((Shape(1, 4, 4),)).h == 3
+    assert Pool(op="avg", **{"global_": True}).infer((Shape(7, 13, 13),)) == Shape(7, 1, 1)
+
+
+def test_fc_flattens_its_input() -> None:
+    fc, x = FC(out=10), Shape(64, 3, 3)
+    y = fc.infer((x,))
+    assert fc.params((x,), y).weights == 576 * 10 and fc.macs((x,), y) == 5_760
+
+
+def test_mdconv_splits_like_mixnet() -> None:
+    md = MDConv(kernels=(3, 5, 7))
+    assert md.splits(100) == [34, 33, 33]
+    x = Shape(100, 14, 14)
+    y = md.infer((x,))
+    assert md.params((x,), y).weights == 34 * 9 + 33 * 25 + 33 * 49
+
+
+def test_channel_broadcast_for_squeeze_excitation() -> None:
+    assert Mul().infer((Shape(16, 8, 8), Shape(16, 1, 1))) == Shape(16, 8, 8)
+    with pytest.raises(ShapeError):
+        Add().infer((Shape(16, 8, 8), Shape(8, 8, 8)))
+
+
+def test_activation_counts_are_per_element() -> None:
+    x = Shape(2, 3, 4)
+    assert Act("hswish").other_ops((x,), x) == 5 * 24
+
+
+def naive_conv_macs(c_in: int, h: int, w: int, out: int, k: int, stride: int, pad: int,
+                    groups: int) -> int:
+    """Run a direct grouped convolution with Python loops and count every multiply-add it
+    performs (a tap on the zero padding still multiplies, as the papers count)."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(-3, 4, size=(c_in, h, w))
+    weight = rng.integers(-3, 4, size=(out, c_in // groups, k, k))
+    h_out = (h + 2 * pad - k) // stride + 1
+    w_out = (w + 2 * pad - k) // stride + 1
+    per_group, outs_per_group = c_in // groups, out // groups
+    count = 0
+    for o, i, j in itertools.product(range(out), range(h_out), range(w_out)):
+        acc = 0
+        first = (o // outs_per_group) * per_group
+        for c, di, dj in itertools.product(range(per_group), range(k), range(k)):
+            y, xpos = i * stride + di - pad, j * stride + dj - pad
+            inside = 0 <= y < h and 0 <= xpos < w
+            acc += weight[o, c, di, dj] * (x[first + c, y, xpos] if inside else 0)
+            count += 1
+        assert isinstance(int(acc), int)
+    return count
+
+
+@settings(max_examples=25, deadline=None)
+@given(g=st.sampled_from([1, 2, 4]), cpg=st.integers(1, 3), opg=st.integers(1, 3),
+       h=st.integers(3, 7), k=st.sampled_from([1, 3]), stride=st.integers(1, 2),
+       pad=st.integers(0, 1))
+def test_oracle_counts_equal_conv_macs(g, cpg, opg, h, k, stride, pad) -> None:
+    conv, x = Conv(out=g * opg, kernel=k, stride=stride, pad=pad, groups=g), Shape(g * cpg, h, h)
+    y = conv.infer((x,))
+    assert conv.macs((x,), y) == naive_conv_macs(g * cpg, h, h, g * opg, k, stride, pad, g)
+
+
+@settings(max_examples=50, deadline=None)
+@given(g=st.integers(1, 8), cpg=st.integers(1, 8), opg=st.integers(1, 8),
+       h=st.integers(1, 20), k=st.sampled_from([1, 3, 5]))
+def test_groups_times_grouped_macs_equals_dense(g, cpg, opg, h, k) -> None:
+    x = Shape(g * cpg, h, h)
+    dense, grouped = Conv(out=g * opg, kernel=k, pad=k // 2), Conv(out=g * opg, kernel=k,
+                                                                   pad=k // 2, groups=g)
+    y = dense.infer((x,))
+    assert g * grouped.macs((x,), y) == dense.macs((x,), y)
+    assert g * grouped.params((x,), y).weights == dense.params((x,), y).weights
+
+
+@settings(max_examples=50, deadline=None)
+@given(parts=st.integers(1, 6), per=st.integers(1, 10), h=st.integers(1, 9),
+       extra=st.lists(st.integers(1, 40), max_size=3))
+def test_concat_split_shuffle_conserve_channels(parts, per, h, extra) -> None:
+    x = Shape(parts * per, h, h)
+    pieces = [Split(index=i, parts=parts).infer((x,)) for i in range(parts)]
+    assert sum(p.c for p in pieces) == x.c
+    assert Shuffle(groups=parts).infer((x,)) == x
+    others = tuple(Shape(c, h, h) for c in extra)
+    assert Concat().infer((x, *others)).c == x.c + sum(extra)
+
+
+def test_vectorized_rules_match_scalar_rules() -> None:
+    """The same op code evaluates many resolutions at once with numpy arrays."""
+    sizes = np.array([96, 128, 160, 192, 224, 227, 299])
+    for op, c in [(Conv(out=8, kernel=3, stride=2, pad=1), 4), (Conv(out=8, kernel=3, stride=2,
+                                                                      pad="same"), 4),
+                  (Pool(kernel=3, stride=2, ceil=True), 4), (MDConv(kernels=(3, 5)), 6)]:
+        y = op.infer((Shape(c, sizes, sizes),))
+        macs = op.macs((Shape(c, sizes, sizes),), y)
+        for i, s in enumerate(sizes):
+            ys = op.infer((Shape(c, int(s), int(s)),))
+            assert (int(y.h[i]), int(y.w[i])) == (ys.h, ys.w)
+            assert int(np.broadcast_to(macs, sizes.shape)[i]) == op.macs((Shape(c, int(s),
+                                                                                int(s)),), ys)
+
+
+EXAMPLES = {
+    "input": lambda: OPS["input"](3, 8, 8),
+    "conv": lambda: Conv(out=4, kernel=3, pad=1),
+    "fc": lambda: FC(out=3),
+    "mdconv": lambda: MDConv(kernels=(3, 5)),
+    "pad_channels": lambda: OPS["pad_channels"](out=6),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+def test_every_registered_op_returns_non_negative_ints(kind: str) -> None:
+    cls = OPS[kind]
+    op = EXAMPLES[kind]() if kind in EXAMPLES else cls()
+    low = op.arity[0]
+    xs = tuple(Shape(4, 8, 8) for _ in range(max(low, 1) if low else 0))
+    y = op.infer(xs)
+    assert all(isinstance(d, int) and d > 0 for d in (y.c, y.h, y.w))
+    counts = op.params(xs, y)
+    for value in (op.macs(xs, y), op.other_ops(xs, y), counts.weights, counts.biases,
+                  counts.bn, counts.buffers):
+        assert isinstance(value, int) and value >= 0
+    assert op.bucket(xs) in {"conv 1x1", "depthwise", "conv kxk", "fc", "other"}

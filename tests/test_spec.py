@@ -1,0 +1,173 @@
+"""The spec loader: blocks, repeats, residuals, branches, DAGs, width rules, variants."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from costcalc import analyze, build_graph
+from costcalc.errors import CostcalcError, SpecError
+from costcalc.spec import WidthRule, parse_spec
+
+
+def spec(body: str, head: str = "input: {channels: 3, size: 32}") -> str:
+    return f"version: 1\nname: T\n{head}\n" + textwrap.dedent(body)
+
+
+def kinds(text: str, **settings) -> list[tuple[str, str, tuple]]:
+    graph = build_graph(parse_spec(text), **settings)
+    report = analyze(graph)
+    return [(r.name, r.kind, r.output) for r in report.layers]
+
+
+def test_defaults_and_sugar_expand_to_conv_bn_act() -> None:
+    text = spec("""
+        defaults:
+          conv: {bias: false, norm: batchnorm, act: relu6}
+        layers:
+          - conv: {out: 8, kernel: 3, pad: 1}
+          - conv: {out: 4, kernel: 1, act: none}
+        """)
+    assert [(n, k) for n, k, _ in kinds(text)] == [
+        ("input", "input"), ("conv1", "conv"), ("conv1.bn", "batchnorm"),
+        ("conv1.relu6", "act"), ("conv2", "conv"), ("conv2.bn", "batchnorm")]
+
+
+def test_repeat_applies_stride_to_the_first_only() -> None:
+    text = spec("""
+        blocks:
+          b:
+            args: {c: null, s: 1}
+            repeat: {s: 1}
+            layers:
+              - conv: {out: c, kernel: 3, stride: s, pad: 1}
+        layers:
+          - b: {c: 8, s: 2, n: 3}
+          - conv: {out: 8, kernel: 1, stride: 2, n: 2}
+        """)
+    shapes = [out for _, _, out in kinds(text)]
+    assert shapes == [(3, 32, 32), (8, 16, 16), (8, 16, 16), (8, 16, 16), (8, 8, 8), (8, 8, 8)]
+
+
+def test_residual_identity_and_projection_shortcut() -> None:
+    text = spec("""
+        blocks:
+          res:
+            args: {c: null, s: 1}
+            layers:
+              - conv: {out: c, kernel: 3, stride: s, pad: 1}
+            residual:
+              shortcut:
+                - conv: {out: c_out, kernel: 1, stride: s, scale: false,
+                         when: s != 1 or c_in != c_out}
+              act: relu
+        layers:
+          - res: {c: 3}
+          - res: {c: 8, s: 2}
+        """)
+    names = [n for n, _, _ in kinds(text)]
+    assert names == ["input", "res1.conv1", "res1.add", "res1.relu", "res2.conv1",
+                     "res2.shortcut.conv1", "res2.add", "res2.relu"]
+
+
+def test_parallel_branches_and_identity_branch() -> None:
+    text = spec("""
+        layers:
+          - parallel:
+              name: mix
+              branches:
+                - [conv: {out: 4, kernel: 1}]
+                - [conv: {out: 2, kernel: 3, pad: 1}, conv: {out: 6, kernel: 1}]
+                - []
+        """)
+    rows = kinds(text)
+    assert rows[-1] == ("mix", "concat", (4 + 6 + 3, 32, 32))
+    assert "mix.2.conv2" in [n for n, _, _ in rows]
+
+
+def test_named_inputs_make_a_dag_and_auto_names_are_referable() -> None:
+    text = spec("""
+        layers:
+          - conv: {name: a, out: 8, kernel: 1}
+          - pool: {op: max, kernel: 2, stride: 2}
+          - conv: {out: 8, kernel: 1, stride: 2, inputs: [a]}
+          - add: {inputs: [pool1, conv1]}
+        """)
+    assert kinds(text)[-1] == ("add1", "add", (8, 16, 16))
+
+
+def test_when_and_args_and_variants() -> None:
+    text = spec("""
+        args: {extra: 0, classes: 10}
+        variants:
+          big: {args: {extra: 1}, resolution: 64}
+        layers:
+          - conv: {out: 8, kernel: 3, pad: 1, when: extra == 1}
+          - pool: {op: avg, global: true}
+          - fc: {out: classes, scale: false}
+        """)
+    assert len(kinds(text)) == 3
+    big = kinds(text, variant="big")
+    assert len(big) == 4 and big[0][2] == (3, 64, 64)
+    assert kinds(text, args={"classes": 5})[-1][2] == (5, 1, 1)
+    with pytest.raises(CostcalcError, match="unknown variant 'bgi'"):
+        kinds(text, variant="bgi")
+
+
+@pytest.mark.parametrize("rule, channels, alpha, expected", [
+    (WidthRule(round="truncate", min=8), 1024, 0.75, 768),
+    (WidthRule(round="truncate", min=8), 32, 0.25, 8),
+    (WidthRule(round="divisor", divisor=8, min=8), 16, 0.35, 8),
+    (WidthRule(round="divisor", divisor=8, min=8), 320, 1.4, 448),
+    (WidthRule(round="nearest"), 100, 0.5, 50),
+    (WidthRule(round="truncate", min=8), 3, 1.0, 3),  # at alpha = 1 counts stay as written
+])
+def test_width_rules(rule: WidthRule, channels: int, alpha: float, expected: int) -> None:
+    assert rule.apply(channels, alpha) == expected
+
+
+def test_scale_false_and_scale_expression() -> None:
+    text = spec("""
+        width: {round: nearest}
+        layers:
+          - conv: {out: 100, kernel: 1}
+          - conv: {out: 100, kernel: 1, scale: false}
+          - conv: {out: 100, kernel: 1, scale: alpha > 1}
+        """)
+    assert [r[2][0] for r in kinds(text, width=0.5)[1:]] == [50, 100, 100]
+    assert [r[2][0] for r in kinds(text, width=2.0)[1:]] == [200, 100, 200]
+
+
+def test_input_size_pair_and_resolution_override() -> None:
+    text = spec("layers:\n  - conv: {out: 4, kernel: 1}\n", "input: {channels: 1, size: [20, 30]}")
+    assert kinds(text)[0][2] == (1, 20, 30)
+    assert kinds(text, resolution=(8, 9))[0][2] == (1, 8, 9)
+
+
+def test_yaml_aliases_cannot_explode(tmp_path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, 8):
+        bomb += f"a{i}: &a{i} [*{'a' if i == 1 else f'a{i - 1}'}" + \
+            f", *{'a' if i == 1 else f'a{i - 1}'}" * 9 + "]\n"
+    with pytest.raises(SpecError, match="more than"):
+        parse_spec(bomb)
+
+
+@settings(max_examples=20, deadline=None)
+@given(names=st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True), min_size=3,
+                      max_size=3, unique=True).filter(lambda ns: "input" not in ns))
+def test_renaming_layers_changes_nothing(names: list[str]) -> None:
+    template = """
+        layers:
+          - conv: {{name: {0}, out: 8, kernel: 3, pad: 1}}
+          - conv: {{name: {1}, out: 8, kernel: 1}}
+          - add: {{name: {2}, inputs: [{0}, {1}]}}
+        """
+    base = analyze(parse_spec(spec(template.format("a", "b", "c"))))
+    renamed = analyze(parse_spec(spec(template.format(*names))))
+    assert renamed.totals == base.totals
+    assert [(r.kind, r.output, r.macs) for r in renamed.layers] == \
+        [(r.kind, r.output, r.macs) for r in base.layers]
