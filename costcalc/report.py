@@ -52,6 +52,9 @@ class LayerRow:
     macs: int
     flops: int
     params: int  # under the report's convention
+    weights: int
+    biases: int
+    bn: int  # batch norm gamma and beta
     activations: int  # output elements, whole batch
     activation_bytes: int
     line: int
@@ -144,7 +147,8 @@ class Report:
                           for s in self.breakdown],
             "layers": [{"name": r.name, "kind": r.kind, "bucket": r.bucket,
                         "output": list(r.output), "macs": r.macs, "flops": r.flops,
-                        "params": r.params, "activations": r.activations,
+                        "params": r.params, "weights": r.weights, "biases": r.biases,
+                        "bn": r.bn, "activations": r.activations,
                         "activation_bytes": r.activation_bytes, "line": r.line}
                        for r in self.layers],
         }
@@ -175,6 +179,7 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
         LayerRow(layer.name, layer.kind, bucket[layer.name],
                  (shapes[layer.name].c, shapes[layer.name].h, shapes[layer.name].w),
                  batch * macs[layer.name], batch * flops[layer.name], pars[layer.name],
+                 counts[layer.name].weights, counts[layer.name].biases, counts[layer.name].bn,
                  batch * acts[layer.name], nbytes(batch * acts[layer.name], bits), layer.line)
         for layer in graph.layers)
     total_params = sum(pars.values())
@@ -182,9 +187,9 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
         macs=sum(r.macs for r in rows),
         flops=sum(r.flops for r in rows),
         params=total_params,
-        weights=sum(c.weights for c in counts.values()),
-        biases=sum(c.biases for c in counts.values()),
-        bn=sum(c.bn for c in counts.values()),
+        weights=sum(r.weights for r in rows),
+        biases=sum(r.biases for r in rows),
+        bn=sum(r.bn for r in rows),
         bn_buffers=sum(c.buffers for c in counts.values()),
         activations=sum(r.activations for r in rows),
         activation_bytes=nbytes(batch * sum(acts.values()), bits),

@@ -173,7 +173,8 @@ def _as_bool(value: Any, evaluate_expr: Evaluate) -> Any:
                 from None
     if value is DEFERRED or isinstance(value, bool):
         return value
-    raise FieldError(f"expected true or false, got {_describe(value)}")
+    fix = "write a condition, e.g. `x == 1`" if isinstance(value, int | float) else ""
+    raise FieldError(f"expected true or false, got {_describe(value)}", fix)
 
 
 def coerce(hint: Any, value: Any, evaluate_expr: Evaluate) -> Any:
@@ -240,7 +241,9 @@ POSITIVE_FIELDS = {"out", "kernel", "stride", "dilation", "groups", "parts", "si
                    "channels", "height", "width"}
 
 
-def _check_positive(name: str, value: Any) -> None:
+def _check_positive(what: str, value: Any) -> None:
+    """`what` is a message prefix such as "conv: 'out'"; its quoted part names the field."""
+    name = what.rsplit("'", 2)[-2] if what.count("'") >= 2 else what
     items = value if isinstance(value, tuple) else (value,)
     if name in POSITIVE_FIELDS and any(isinstance(v, int) and v < 1 for v in items):
         raise FieldError(f"'{name}' must be at least 1, got {value}")
@@ -345,7 +348,13 @@ class Spec:
 
 
 def bundled_dir(kind: str = "networks") -> Path:
-    return Path(str(resources.files("costcalc.specs"))) / kind
+    """The installed specs (package costcalc.specs), or specs/ beside the package when costcalc
+    runs from a source checkout (e.g. `python -m costcalc` at the repository root)."""
+    try:
+        root = Path(str(resources.files("costcalc.specs")))
+    except ModuleNotFoundError:
+        root = Path(__file__).resolve().parent.parent / "specs"
+    return root / kind
 
 
 def bundled_specs() -> list[Path]:
@@ -438,7 +447,7 @@ class _Validator:
     def value(self, hint: Any, node: Node, what: str, default: Any = None) -> Any:
         try:
             value = coerce(hint, plain(node), _syntax_only)
-            _check_positive(what.rsplit("'", 2)[-2] if "'" in what else what, value)
+            _check_positive(what, value)
             return value
         except FieldError as exc:
             self.problem(node.line, f"{what}: {exc.what}", exc.fix)
@@ -481,7 +490,7 @@ class _Validator:
         if not isinstance(node.value, str | int | float) or isinstance(node.value, bool):
             self.problem(node.line, f"{what}: expected text, got {_describe(node.value)}")
             return ""
-        return str(node.value)
+        return " ".join(str(node.value).split())
 
     def _input(self, node: Node | None) -> tuple[int, tuple[int, int]]:
         if node is None:
