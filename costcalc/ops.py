@@ -389,32 +389,29 @@ def broadcast(xs: tuple[Shape, ...], kind: str) -> Shape:
     return Shape(xs[0].c, h, w)
 
 
-@op("add")
-@dataclass(frozen=True, slots=True)
-class Add(OpBase):
-    """Elementwise sum of two or more inputs (residual connections)."""
+class Elementwise(OpBase):
+    """Shared by add and mul: two or more inputs of one shape (or Cx1x1), one op per element
+    per extra input."""
 
     arity: ClassVar[tuple[int, int | None]] = (2, None)
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
-        return broadcast(xs, "add")
+        return broadcast(xs, self.kind)
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         return (len(xs) - 1) * y.numel
+
+
+@op("add")
+@dataclass(frozen=True, slots=True)
+class Add(Elementwise):
+    """Elementwise sum of two or more inputs (residual connections)."""
 
 
 @op("mul")
 @dataclass(frozen=True, slots=True)
-class Mul(OpBase):
+class Mul(Elementwise):
     """Elementwise product, e.g. squeeze-and-excitation gating (CxHxW times Cx1x1)."""
-
-    arity: ClassVar[tuple[int, int | None]] = (2, None)
-
-    def infer(self, xs: tuple[Shape, ...]) -> Shape:
-        return broadcast(xs, "mul")
-
-    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
-        return (len(xs) - 1) * y.numel
 
 
 @op("concat")

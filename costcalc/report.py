@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,7 +39,8 @@ def dtype_bits(dtype: str) -> int:
 
 
 def nbytes(elements: int, bits: int) -> int:
-    return math.ceil(elements * bits / 8)
+    """Whole bytes for `elements` values of `bits` each (exact integer arithmetic)."""
+    return -(-elements * bits // 8)
 
 
 @dataclass(frozen=True, slots=True)
