@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -44,15 +45,20 @@ def parse_resolution(ctx: click.Context, param: click.Parameter, value: str | No
     return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
 
-def parse_sets(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+def parse_numbers(items: tuple[str, ...], example: str) -> dict[str, Any]:
+    """NAME=NUMBER pairs (numbers read as YAML scalars: 3, 0.5, 1e-3)."""
     out = {}
-    for item in values:
+    for item in items:
         key, sep, text = item.partition("=")
         value = yaml.safe_load(text) if sep else None
         if not sep or not key or isinstance(value, bool) or not isinstance(value, int | float):
-            raise click.BadParameter(f"'{item}': use NAME=NUMBER, e.g. groups=3")
+            raise click.BadParameter(f"'{item}': use NAME=NUMBER, e.g. {example}")
         out[key] = value
     return out
+
+
+def parse_sets(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    return parse_numbers(values, "groups=3")
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -103,12 +109,19 @@ def main(ctx: click.Context, columns: int | None) -> None:
 
 
 @main.command("list")
-def list_specs() -> None:
-    """The bundled specs, one line each."""
+@click.option("--variants", is_flag=True, help="Also list each spec's named variants.")
+def list_specs(variants: bool) -> None:
+    """The bundled specs, one line each: name, network, source."""
     rows = [(path.stem, load_spec(path)) for path in bundled_specs()]
     width = max((len(stem) for stem, _ in rows), default=0)
     for stem, spec in rows:
-        click.echo(f"{stem.ljust(width)}  {spec.name} - {spec.source}")
+        n = len(spec.variants)
+        count = f"  [{n} variant{'s' * (n != 1)}]" if n and not variants else ""
+        click.echo(f"{stem.ljust(width)}  {spec.name} - {spec.source}{count}")
+        if variants and spec.variants:
+            for variant in spec.variants.values():
+                about = f": {variant.description}" if variant.description else ""
+                click.echo(f"{''.ljust(width)}    --variant {variant.name}{about}")
 
 
 @main.command()
@@ -142,6 +155,95 @@ def validate(spec: str, width: float | None, resolution: Any, variant: str | Non
     result = analyze(spec, width=width, resolution=resolution, args=sets, variant=variant)
     click.echo(f"ok: {result.network}, {len(result.layers)} layers, output "
                f"{'x'.join(map(str, result.layers[-1].output))}")
+
+
+@main.command()
+@click.option("--check", is_flag=True,
+              help="Regenerate in memory; exit 1 on a mismatch row or a stale docs/tables file.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
+              show_default=True, help="json: print every row for tools (writes nothing).")
+@click.option("--papers", "papers_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Published-figure files (default: the bundled specs/papers).")
+@click.option("--docs", "docs_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("docs/tables"), show_default=True, help="Where the tables go.")
+def tables(check: bool, fmt: str, papers_dir: Path | None, docs_dir: Path) -> None:
+    """Regenerate docs/tables from specs/papers: published vs computed, row by row."""
+    from . import tables as paper_tables
+
+    if fmt == "json":
+        generated = paper_tables.generate(papers_dir)
+        click.echo(json.dumps(paper_tables.to_json(generated), indent=1))
+        if check and generated.mismatches():
+            raise CostcalcError("\n".join(generated.mismatches()))
+        return
+    if check:
+        generated, problems = paper_tables.check(papers_dir, docs_dir)
+        if problems:
+            raise CostcalcError("\n".join(problems) + "\n  fix: find the cause of a mismatch "
+                                "(note it in the papers file); run `costcalc tables` to "
+                                "regenerate stale files")
+        rows = sum(len(t.results) for t in generated.tables)
+        click.echo(f"ok: {len(generated.tables)} tables, {rows} rows, {docs_dir} up to date")
+        return
+    generated = paper_tables.generate(papers_dir)
+    changed = paper_tables.write(generated, docs_dir)
+    click.echo(f"{len(generated.documents)} files in {docs_dir}, {len(changed)} changed")
+    for line in generated.mismatches():
+        click.echo(f"mismatch: {line}", err=True)
+    if generated.mismatches():
+        raise CostcalcError(f"{len(generated.mismatches())} mismatch row(s)")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.argument("args", nargs=-1)
+@click.option("--list", "show_list", is_flag=True, help="Name every formula, with its source.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def formula(name: str | None, args: tuple[str, ...], show_list: bool, fmt: str) -> None:
+    """A closed-form cost formula at NAME=VALUE arguments, checked against the graph engine."""
+    from .formula import evaluate_formula, list_formulas
+
+    if show_list or name is None:
+        items = list_formulas()
+        width = max(len(f.name) for f in items)
+        for f in items:
+            defaults = " ".join(f"{k}={v}" for k, v in f.args.items())
+            click.echo(f"{f.name.ljust(width)}  {f.description}\n{''.ljust(width)}  source: "
+                       f"{f.source}\n{''.ljust(width)}  args: {defaults}")
+        return
+    try:
+        values = parse_numbers(args, "m=512")
+    except click.BadParameter as exc:
+        exc.param_hint = "ARGS"
+        raise
+    result = evaluate_formula(name, values)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=1))
+        return
+    click.echo(f"{result.name}: {result.description}\nsource: {result.source}")
+    click.echo("args: " + " ".join(f"{k}={v}" for k, v in result.args.items())
+               + "".join(f"\nderived: {k} = {v}" for k, v in result.derived.items()))
+    rows = [("quantity", "closed form", "formula", "graph", "agree")]
+    for c in result.checks:
+        rows.append((c.label, c.expression, _num(c.closed),
+                     "-" if c.graph is None else _num(c.graph),
+                     "-" if c.agree is None else "yes" if c.agree else "NO"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                             for i, (cell, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    for line in result.findings:
+        click.echo(f"finding: {line}")
+    click.echo("all agree with the graph count" if result.agree else
+               "the stated formula disagrees with the graph count (see findings)")
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
+                                  and abs(value) >= 1000):
+        return f"{int(value):,}"
+    return f"{value:.6g}"
 
 
 if __name__ == "__main__":  # pragma: no cover

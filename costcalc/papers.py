@@ -19,7 +19,8 @@ from .report import analyze
 from .spec import Node, bundled_dir, parse_yaml, plain
 
 SETTING_KEYS = {"width", "resolution", "variant", "args", "params", "batch", "dtype"}
-ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note"}
+ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note",
+            "formula"}
 TABLE_KEYS = {"title", "source", "rows", "description"}
 DEFAULT_TOLERANCE = 0.01  # relative: 1 %
 
@@ -35,6 +36,7 @@ class Row:
     tolerance: float
     note: str
     line: int
+    formula: str = ""  # a `costcalc formula` name instead of a spec; settings = its arguments
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +80,25 @@ def _tables(root: Node, file: str) -> list[PaperTable]:
         for item in entries.get("rows", Node([], node.line)).value:
             fields = plain(item) if isinstance(item.value, dict) else {}
             unknown = set(fields) - ROW_KEYS
-            bad_settings = set(fields.get("settings") or {}) - SETTING_KEYS
-            missing = {"spec", "metric", "published"} - set(fields)
+            # a formula row's settings are the formula's own arguments (checked when evaluated)
+            bad_settings = set() if "formula" in fields else \
+                set(fields.get("settings") or {}) - SETTING_KEYS
+            required = {"formula" if "formula" in fields else "spec", "metric", "published"}
+            missing = required - set(fields)
             if unknown or bad_settings or missing:
-                what = "; ".join(filter(None, [
-                    unknown and f"unknown field(s) {sorted(unknown)}",
-                    bad_settings and f"unknown setting(s) {sorted(bad_settings)}",
-                    missing and f"missing {sorted(missing)}"]))
+                parts = [f"unknown field(s) {sorted(unknown)}" if unknown else "",
+                         f"unknown setting(s) {sorted(bad_settings)}" if bad_settings else "",
+                         f"missing {sorted(missing)}" if missing else ""]
+                what = "; ".join(p for p in parts if p)
                 problems.append(Problem(file, item.line, f"row: {what}"))
                 continue
-            rows.append(Row(str(fields.get("label", fields["spec"])), fields["spec"],
+            source = fields.get("spec", fields.get("formula"))
+            rows.append(Row(str(fields.get("label", source)), str(fields.get("spec", "")),
                             fields.get("settings") or {}, fields["metric"], fields["published"],
                             float(fields.get("scale", 1)),
                             float(fields.get("tolerance", DEFAULT_TOLERANCE)),
-                            str(fields.get("note", "")).strip(), item.line))
+                            str(fields.get("note", "")).strip(), item.line,
+                            str(fields.get("formula", ""))))
         out.append(PaperTable(table_id, str(plain(entries.get("title", Node(table_id, 0)))),
                               str(plain(entries.get("source", Node("", 0)))),
                               str(plain(entries.get("description", Node("", 0)))).strip(),
@@ -108,6 +115,7 @@ def lookup(report: Mapping[str, Any], path: str) -> Any:
     `breakdown.conv 1x1.macs_pct`: the breakdown entry of that bucket.
     `layers.fire2.params`: summed over the layer `fire2` and every layer inside it (`fire2.*`);
     `layers.conv1.output`: the output shape of the last such layer.
+    `layer.conv1.relu.activation_bytes`: that one layer exactly (one tensor), nothing inside it.
     """
     head, _, rest = path.partition(".")
     if head == "breakdown":
@@ -116,6 +124,12 @@ def lookup(report: Mapping[str, Any], path: str) -> Any:
             if share["bucket"] == bucket:
                 return share[key]
         return 0
+    if head == "layer":
+        name, _, key = rest.rpartition(".")
+        for r in report["layers"]:
+            if r["name"] == name:
+                return r[key]
+        raise CostcalcError(f"metric '{path}': no layer named '{name}'")
     if head == "layers":
         name, _, key = rest.rpartition(".")
         members = [r for r in report["layers"] if r["name"] == name
@@ -150,8 +164,18 @@ class Evaluator:
                 dtype=s.pop("dtype", "fp32")).to_dict()
         return self._cache[key]
 
+    def formula(self, name: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        key = repr(("formula", name, sorted(args.items(), key=lambda kv: kv[0])))
+        if key not in self._cache:
+            from .formula import evaluate_formula  # formula builds specs: import on use
+
+            self._cache[key] = evaluate_formula(name, args).to_dict()
+        return self._cache[key]
+
     def evaluate(self, row: Row) -> RowResult:
-        value = lookup(self.report(row.spec, row.settings), row.metric)
+        source = self.formula(row.formula, row.settings) if row.formula else \
+            self.report(row.spec, row.settings)
+        value = lookup(source, row.metric)
         if isinstance(row.published, list):
             ok = list(value) == list(row.published)
             return RowResult(row, value, None, _status(ok, row.note))

@@ -1,4 +1,4 @@
-"""Network zoo, part B1: Xception, GoogLeNet, Inception v3 / v4, Inception-ResNet-v2, NASNet-A mobile.
+"""Network zoo, part B1: Xception, GoogLeNet, Inception v3/v4, Inception-ResNet-v2, NASNet-A.
 
 Each spec's counts are pinned exactly (they are what the engine computes from the layer tables);
 the published figures live in specs/papers/*.yaml and every row there must be a match or an
@@ -7,7 +7,7 @@ explained difference.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -19,7 +19,7 @@ PAPER_FILES = ("chollet2017_xception", "szegedy2015_googlenet", "szegedy2016_inc
                "szegedy2017_inception_v4", "zoph2018_nasnet", "torchvision_b1")
 
 
-@lru_cache(maxsize=None)
+@cache
 def report(spec: str, variant: str | None = None, params: str = "framework") -> dict:
     return analyze(spec, variant=variant, params=params).to_dict()
 
@@ -151,7 +151,7 @@ def test_keras_totals_follow_from_roles():
         assert r["weights"] + r["biases"] + r["bn"] // 2 + r["bn_buffers"] == total
 
 
-@lru_cache(maxsize=None)
+@cache
 def paper_results():
     evaluator = Evaluator()
     tables = load_tables([bundled_dir("papers") / f"{name}.yaml" for name in PAPER_FILES])

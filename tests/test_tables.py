@@ -1,0 +1,222 @@
+"""`costcalc tables`: regenerated paper tables, the --check gate, JSON, atomic writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from costcalc import tables
+from costcalc.cli import main
+from costcalc.errors import CostcalcError
+from costcalc.papers import Evaluator, load_tables, lookup
+from costcalc.spec import bundled_dir
+
+REPO_DOCS = Path(__file__).resolve().parents[1] / "docs" / "tables"
+
+# A self-contained papers directory: one spec given by path, one formula row.
+SPEC = """\
+version: 1
+name: Tiny
+source: test
+input: {channels: 3, size: 8}
+paper_params: [weights]
+layers:
+  - conv: {name: c1, out: 4, kernel: 3, pad: 1}
+  - conv: {name: c2, out: 8, kernel: 1}
+"""
+
+
+def papers_text(spec: Path, published: int = 108, note: str = "") -> str:
+    extra = f", note: \"{note}\"" if note else ""
+    return f"""\
+paper: Test paper
+tables:
+  t1:
+    title: "Table 1: tiny"
+    source: "Test, Table 1"
+    rows:
+      - {{label: "c1 params", spec: "{spec}", settings: {{params: paper}},
+         metric: layers.c1.params, published: {published}, tolerance: 0{extra}}}
+      - {{label: "c2 output", spec: "{spec}", settings: {{}}, metric: layers.c2.output,
+         published: [8, 8, 8]}}
+  t2:
+    title: "Table 2: a formula"
+    rows:
+      - {{label: "fire params", formula: fire, settings: {{}}, metric: graph.params,
+         published: 11920, tolerance: 0}}
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(papers dir, docs dir, spec file), with the docs generated and up to date."""
+    papers, docs, spec = tmp_path / "papers", tmp_path / "docs", tmp_path / "tiny.yaml"
+    papers.mkdir()
+    spec.write_text(SPEC, encoding="utf-8")
+    (papers / "test.yaml").write_text(papers_text(spec), encoding="utf-8")
+    tables.write(tables.generate(papers), docs)
+    return papers, docs, spec
+
+
+@pytest.fixture(scope="module")
+def bundled() -> tables.Generated:
+    return tables.generate()
+
+
+def test_generated_tree_checks_clean(tree) -> None:
+    papers, docs, _ = tree
+    assert sorted(p.name for p in docs.iterdir()) == ["index.md", "test.t1.md", "test.t2.md"]
+    generated, problems = tables.check(papers, docs)
+    assert problems == []
+    assert [r.status for t in generated.tables for r in t.results] == ["match"] * 3
+    assert [r.computed for t in generated.tables for r in t.results] == [108.0, [8, 8, 8],
+                                                                         11920.0]
+
+
+def test_check_fails_when_a_published_value_changes(tree) -> None:
+    papers, docs, spec = tree
+    (papers / "test.yaml").write_text(papers_text(spec, 110, note="a cause"), encoding="utf-8")
+    _, problems = tables.check(papers, docs)
+    assert problems == [f"{docs / 'index.md'}: stale (differs from the regenerated table)",
+                        f"{docs / 'test.t1.md'}: stale (differs from the regenerated table)"]
+
+
+def test_check_fails_on_a_mismatch_row(tree) -> None:
+    papers, docs, spec = tree
+    (papers / "test.yaml").write_text(papers_text(spec, 110), encoding="utf-8")
+    tables.write(tables.generate(papers), docs)  # even when the docs are regenerated
+    _, problems = tables.check(papers, docs)
+    assert len(problems) == 1
+    assert "test.yaml:7: t1: 'c1 params' is a mismatch (published 110, computed 108)" \
+        in problems[0]
+
+
+def test_check_fails_when_a_spec_changes(tree) -> None:
+    papers, docs, spec = tree
+    spec.write_text(SPEC.replace("out: 8", "out: 16"), encoding="utf-8")
+    _, problems = tables.check(papers, docs)
+    assert f"{docs / 'test.t1.md'}: stale (differs from the regenerated table)" in problems
+    assert any("'c2 output' is a mismatch" in p for p in problems)
+
+
+def test_check_names_missing_and_extra_files(tree) -> None:
+    papers, docs, _ = tree
+    (docs / "test.t2.md").unlink()
+    (docs / "old.md").write_text("x", encoding="utf-8")
+    _, problems = tables.check(papers, docs)
+    assert problems == [f"{docs / 'test.t2.md'}: missing",
+                        f"{docs / 'old.md'}: extra (no papers table generates it)"]
+    assert sorted(tables.write(tables.generate(papers), docs)) == ["old.md", "test.t2.md"]
+    assert tables.check(papers, docs)[1] == []
+
+
+def test_generation_is_deterministic(tree) -> None:
+    papers, docs, _ = tree
+    first = tables.generate(papers).documents
+    assert tables.generate(papers).documents == first
+    assert {p.name: p.read_text(encoding="utf-8") for p in docs.iterdir()} == dict(first)
+
+
+def test_write_is_atomic(tree, monkeypatch) -> None:
+    papers, docs, spec = tree
+    before = {p.name: p.read_text(encoding="utf-8") for p in docs.iterdir()}
+    (papers / "test.yaml").write_text(papers_text(spec, 110, note="a cause"), encoding="utf-8")
+    generated = tables.generate(papers)
+
+    def fail(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(CostcalcError, match="cannot write: No space left on device"):
+        tables.write(generated, docs)
+    assert {p.name: p.read_text(encoding="utf-8") for p in docs.iterdir()} == before
+
+
+def test_a_bad_row_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "tables:\n  t:\n    title: T\n    rows:\n"
+        "      - {spec: mobilenet_v1, metric: totals.nope, published: 1}\n", encoding="utf-8")
+    with pytest.raises(CostcalcError, match=r"bad.yaml:5: t: 'mobilenet_v1': metric "
+                                            r"'totals.nope': the report has no 'nope'"):
+        tables.generate(tmp_path)
+
+
+def test_lookup_single_layer_vs_subtree() -> None:
+    report = Evaluator().report("mobilenet_v1", {"dtype": "fp16"})
+    # `layers.` sums conv, bn and relu; `layer.` is one tensor (MobileNetV2 Table 3's measure)
+    assert lookup(report, "layer.separable2.conv2.relu.activation_bytes") == 802_816
+    assert lookup(report, "layers.separable2.conv2.activation_bytes") == 3 * 802_816
+
+
+def test_cli_check_and_json(tree) -> None:
+    papers, docs, spec = tree
+    runner = CliRunner()
+    ok = runner.invoke(main, ["tables", "--check", "--papers", str(papers), "--docs", str(docs)])
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout == f"ok: 2 tables, 3 rows, {docs} up to date\n"
+    rows = json.loads(runner.invoke(main, ["tables", "--format", "json", "--papers",
+                                           str(papers)]).stdout)
+    assert [(r["table"], r["label"], r["status"]) for r in rows] == [
+        ("t1", "c1 params", "match"), ("t1", "c2 output", "match"), ("t2", "fire params", "match")]
+    (papers / "test.yaml").write_text(papers_text(spec, 110, note="a cause"), encoding="utf-8")
+    stale = runner.invoke(main, ["tables", "--check", "--papers", str(papers), "--docs",
+                                 str(docs)])
+    assert stale.exit_code == 1
+    assert "test.t1.md: stale" in stale.stderr and stale.stdout == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The bundled papers files and the committed docs/tables
+
+
+def test_every_bundled_row_is_match_or_explained(bundled) -> None:
+    assert bundled.mismatches() == []
+    explained = [r for t in bundled.tables for r in t.results if r.status == "explained"]
+    assert all(r.row.note for r in explained)
+
+
+def test_committed_docs_are_up_to_date(bundled) -> None:
+    if not REPO_DOCS.is_dir():
+        pytest.skip("not run from a source checkout")
+    assert tables.differences(bundled, REPO_DOCS) == []
+
+
+def test_published_value_change_makes_bundled_docs_stale(tmp_path: Path, bundled) -> None:
+    papers, docs = tmp_path / "papers", tmp_path / "docs"
+    shutil.copytree(bundled_dir("papers"), papers)
+    path = papers / "iandola2016_squeezenet.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "published: 11920," in text
+    path.write_text(text.replace("published: 11920,", "published: 11921,"), encoding="utf-8")
+    _, problems = tables.check(papers, REPO_DOCS if REPO_DOCS.is_dir() else docs)
+    assert any("iandola2016_squeezenet.table1_params.md: stale" in p for p in problems)
+    assert any("'fire2' is a mismatch (published 11,921, computed 11,920)" in p
+               for p in problems)
+
+
+def test_issue_figures(bundled) -> None:
+    """The figures the issue names, as computed (exact integers where the data allows)."""
+    by_label = {(t.table.file, t.table.id, r.row.label): r for t in bundled.tables
+                for r in t.results}
+    t2 = by_label[("howard2017_mobilenet_v1.yaml", "table2", "Conv 3x3, Mult-Adds %")]
+    assert (t2.row.published, round(t2.computed, 2), t2.status) == (1.19, 1.91, "explained")
+    t3 = by_label[("howard2017_mobilenet_v1.yaml", "table3", "rho = 0.714, Mult-Adds (M)")]
+    assert round(t3.computed * 1e6) == 15_091_200
+    shuffle = [by_label[("zhang2018_shufflenet_v1.yaml", "table1", f"Complexity, g = {g}")]
+               for g in (1, 2, 3, 4, 8)]
+    assert [round(r.computed * 1e6) for r in shuffle] == [142_502_976, 140_036_512, 136_500_672,
+                                                          133_251_776, 136_829_952]
+    total = by_label[("iandola2016_squeezenet.yaml", "table1_params", "total")]
+    assert total.computed == 1_248_424 and total.status == "match"
+
+
+def test_tables_load_every_bundled_file() -> None:
+    files = {t.file for t in load_tables()}
+    assert {"howard2017_mobilenet_v1.yaml", "sandler2018_mobilenet_v2.yaml",
+            "zhang2018_shufflenet_v1.yaml", "iandola2016_squeezenet.yaml",
+            "lecture_deck.yaml"} <= files
