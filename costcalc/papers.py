@@ -20,7 +20,8 @@ from .spec import Node, bundled_dir, parse_yaml, plain
 
 SETTING_KEYS = {"width", "resolution", "variant", "args", "params", "batch", "dtype"}
 ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note",
-            "formula"}
+            "formula", "fewer_than"}
+REFERENCE_KEYS = {"spec", "settings", "metric"}
 TABLE_KEYS = {"title", "source", "rows", "description"}
 DEFAULT_TOLERANCE = 0.01  # relative: 1 %
 
@@ -37,6 +38,9 @@ class Row:
     note: str
     line: int
     formula: str = ""  # a `costcalc formula` name instead of a spec; settings = its arguments
+    # A claim "N x fewer than X": computed = X's value / this row's value. X is a mapping with
+    # `spec`, optional `settings`, optional `metric` (default: the row's metric).
+    fewer_than: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +89,16 @@ def _tables(root: Node, file: str) -> list[PaperTable]:
                 set(fields.get("settings") or {}) - SETTING_KEYS
             required = {"formula" if "formula" in fields else "spec", "metric", "published"}
             missing = required - set(fields)
-            if unknown or bad_settings or missing:
+            reference = fields.get("fewer_than")
+            bad_reference = reference is not None and (
+                not isinstance(reference, dict) or "spec" not in reference
+                or bool(set(reference) - REFERENCE_KEYS))
+            if unknown or bad_settings or missing or bad_reference:
                 parts = [f"unknown field(s) {sorted(unknown)}" if unknown else "",
                          f"unknown setting(s) {sorted(bad_settings)}" if bad_settings else "",
-                         f"missing {sorted(missing)}" if missing else ""]
+                         f"missing {sorted(missing)}" if missing else "",
+                         "'fewer_than' takes spec, settings and metric" if bad_reference
+                         else ""]
                 what = "; ".join(p for p in parts if p)
                 problems.append(Problem(file, item.line, f"row: {what}"))
                 continue
@@ -98,7 +108,7 @@ def _tables(root: Node, file: str) -> list[PaperTable]:
                             float(fields.get("scale", 1)),
                             float(fields.get("tolerance", DEFAULT_TOLERANCE)),
                             str(fields.get("note", "")).strip(), item.line,
-                            str(fields.get("formula", ""))))
+                            str(fields.get("formula", "")), reference))
         out.append(PaperTable(table_id, str(plain(entries.get("title", Node(table_id, 0)))),
                               str(plain(entries.get("source", Node("", 0)))),
                               str(plain(entries.get("description", Node("", 0)))).strip(),
@@ -176,6 +186,11 @@ class Evaluator:
         source = self.formula(row.formula, row.settings) if row.formula else \
             self.report(row.spec, row.settings)
         value = lookup(source, row.metric)
+        if row.fewer_than is not None:
+            ref = row.fewer_than
+            other = lookup(self.report(ref["spec"], ref.get("settings") or {}),
+                           ref.get("metric", row.metric))
+            value = other / value
         if isinstance(row.published, list):
             ok = list(value) == list(row.published)
             return RowResult(row, value, None, _status(ok, row.note))

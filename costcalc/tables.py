@@ -134,12 +134,22 @@ def _scale(scale: float) -> str:
 def _settings(r: RowResult) -> str:
     row = r.row
     parts = [f"formula `{row.formula}`" if row.formula else f"`{row.spec}`"]
-    for key in sorted(row.settings):
-        value = row.settings[key]
+    parts += _setting_parts(row.settings)
+    if row.fewer_than is not None:
+        ref = row.fewer_than
+        parts.append(f"ratio: `{ref['spec']}`" + "".join(
+            f", {p}" for p in _setting_parts(ref.get("settings") or {})) + " / this")
+    return "; ".join(parts)
+
+
+def _setting_parts(settings: Mapping[str, Any]) -> list[str]:
+    parts = []
+    for key in sorted(settings):
+        value = settings[key]
         if isinstance(value, Mapping):
             value = ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
         parts.append(f"{key}={value}")
-    return "; ".join(parts)
+    return parts
 
 
 def _cell(text: str) -> str:

@@ -222,7 +222,7 @@ def test_mobilenet_v3_small_width():
 
 
 PAPER_FILES = ["howard2019_mobilenet_v3.yaml", "squeezenet_v1_1_readme.yaml",
-               "torchvision_a1.yaml"]
+               "torchvision_a1.yaml", "gholami2018_squeezenext.yaml"]
 
 
 def _rows():
@@ -244,4 +244,4 @@ def test_paper_rows(table, row):
 
 def test_papers_files_not_empty():
     tables = load_tables([bundled_dir("papers") / name for name in PAPER_FILES])
-    assert sum(len(table.rows) for table in tables) == 37
+    assert sum(len(table.rows) for table in tables) == 41
