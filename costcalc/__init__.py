@@ -7,10 +7,11 @@
 """
 
 from .errors import CostcalcError, ShapeError, SpecError
+from .expand import build_graph
 from .graph import Graph, Layer
 from .report import Report, analyze
 from .shapes import infer_shapes
-from .spec import Spec, build_graph, load_spec
+from .spec import Spec, load_spec
 
 __all__ = ["CostcalcError", "Graph", "Layer", "Report", "ShapeError", "Spec", "SpecError",
            "analyze", "build_graph", "infer_shapes", "load_spec"]

@@ -16,7 +16,8 @@ from typing import Any
 
 from .errors import CostcalcError, Problem, SpecError
 from .report import analyze
-from .spec import Node, bundled_dir, parse_yaml, plain
+from .spec import bundled_dir
+from .yamlnodes import Node, parse_yaml, plain
 
 SETTING_KEYS = {"width", "resolution", "variant", "args", "params", "batch", "dtype"}
 ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note",

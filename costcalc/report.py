@@ -10,9 +10,10 @@ from typing import Any
 
 from . import metrics
 from .errors import CostcalcError
+from .expand import build_graph
 from .graph import Graph
 from .shapes import infer_shapes
-from .spec import Spec, build_graph, load_spec
+from .spec import Spec, load_spec
 
 DTYPE_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4}
 BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other")

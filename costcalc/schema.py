@@ -1,0 +1,198 @@
+"""The spec schema: field types checked and converted from the op dataclasses' annotations,
+and the keys each part of a spec may carry."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, dataclass
+from typing import Any, Literal
+
+from . import ops
+from .ops import OPS, ParamCounts
+
+
+class FieldError(Exception):
+    def __init__(self, what: str, fix: str = ""):
+        self.what, self.fix = what, fix
+
+
+class _Deferred:
+    """Stands for an expression's value while only the schema is checked."""
+
+
+DEFERRED = _Deferred()
+Evaluate = Callable[[str], Any]
+
+_YAML_BOOL_HINT = "YAML reads yes/no/on/off/true/false as booleans"
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} ({_YAML_BOOL_HINT})"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _as_int(value: Any, evaluate_expr: Evaluate) -> Any:
+    if isinstance(value, str):
+        text, value = value, evaluate_expr(value)
+        if value is DEFERRED:
+            return value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FieldError(f"'{text}' gives {value!r}, not an integer",
+                             "use // or round() to get a whole number")
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(f"expected an integer, got {describe(value)}")
+    if value < 0:
+        raise FieldError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _as_float(value: Any, evaluate_expr: Evaluate) -> Any:
+    if isinstance(value, str):
+        value = evaluate_expr(value)  # also reads YAML's string '1e-3' as the number 0.001
+    if value is DEFERRED:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(f"expected a number, got {describe(value)}")
+    return float(value)
+
+
+def _as_bool(value: Any, evaluate_expr: Evaluate) -> Any:
+    if isinstance(value, str):
+        try:
+            value = evaluate_expr(value)
+        except FieldError:
+            raise FieldError(f"expected true or false (or a condition), got str {value!r}") \
+                from None
+    if value is DEFERRED or isinstance(value, bool):
+        return value
+    fix = "write a condition, e.g. `x == 1`" if isinstance(value, int | float) else ""
+    raise FieldError(f"expected true or false, got {describe(value)}", fix)
+
+
+def coerce(hint: Any, value: Any, evaluate_expr: Evaluate) -> Any:
+    """Check `value` against a type hint and convert it; strings in number fields are
+    expressions, handed to `evaluate_expr`."""
+    origin = typing.get_origin(hint)
+    if hint is int:
+        return _as_int(value, evaluate_expr)
+    if hint is float:
+        return _as_float(value, evaluate_expr)
+    if hint is bool:
+        return _as_bool(value, evaluate_expr)
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value in choices and not isinstance(value, bool):
+            return value
+        close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+        raise FieldError(f"expected one of {', '.join(map(str, choices))}; got "
+                         f"{describe(value)}", f"did you mean '{close[0]}'?" if close else "")
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise FieldError(f"expected a list, got {describe(value)}")
+        if args[-1] is not Ellipsis and len(value) != len(args):
+            raise FieldError(f"expected a list of {len(args)} values, got {len(value)}")
+        if args[-1] is Ellipsis and not value:
+            raise FieldError("expected a non-empty list")
+        return tuple(coerce(args[0], item, evaluate_expr) for item in value)
+    if origin in (typing.Union, _UNION_TYPE):
+        return _coerce_union(typing.get_args(hint), value, evaluate_expr)
+    raise TypeError(f"no converter for {hint!r}")  # a bug in an op's annotations
+
+
+_UNION_TYPE = type(int | str)
+
+
+def _coerce_union(options: tuple[Any, ...], value: Any, evaluate_expr: Evaluate) -> Any:
+    if value is None:
+        if type(None) in options:
+            return None
+        raise FieldError("a value is required here, got nothing (null)")
+    literals = [o for o in options if typing.get_origin(o) is Literal]
+    words = [c for lit in literals for c in typing.get_args(lit)]
+    if isinstance(value, str) and value in words:
+        return value
+    if isinstance(value, list):
+        for option in options:
+            if typing.get_origin(option) is tuple:
+                return coerce(option, value, evaluate_expr)
+        raise FieldError(f"expected a single value, got {describe(value)}")
+    scalar = [o for o in options if o in (int, float, bool)]
+    if scalar:
+        try:
+            return coerce(scalar[0], value, evaluate_expr)
+        except FieldError as exc:
+            if words and isinstance(value, str):
+                exc.fix = exc.fix or f"or one of: {', '.join(words)}"
+            raise
+    return coerce(literals[0], value, evaluate_expr)
+
+
+# Fields that must be at least 1 wherever they appear (an op's own rules check the rest).
+POSITIVE_FIELDS = {"out", "kernel", "stride", "dilation", "groups", "parts", "size", "kernels",
+                   "channels", "height", "width"}
+
+
+def check_positive(what: str, value: Any) -> None:
+    """`what` is a message prefix such as "conv: 'out'"; its quoted part names the field."""
+    name = what.rsplit("'", 2)[-2] if what.count("'") >= 2 else what
+    items = value if isinstance(value, tuple) else (value,)
+    if name in POSITIVE_FIELDS and any(isinstance(v, int) and v < 1 for v in items):
+        raise FieldError(f"'{name}' must be at least 1, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class OpSchema:
+    """An op's YAML fields (`global` maps to the dataclass field `global_`)."""
+
+    cls: type
+    hints: Mapping[str, Any]
+    keys: Mapping[str, str]  # YAML key -> dataclass field
+    required: frozenset[str]
+
+    @staticmethod
+    def of(cls: type) -> OpSchema:
+        hints = typing.get_type_hints(cls, vars(ops))
+        keys, required = {}, set()
+        for f in dataclasses.fields(cls):
+            key = f.name.rstrip("_")
+            keys[key] = f.name
+            if f.default is MISSING and f.default_factory is MISSING:
+                required.add(key)
+        return OpSchema(cls, hints, keys, frozenset(required))
+
+
+SCHEMAS = {kind: OpSchema.of(cls) for kind, cls in OPS.items() if kind != "input"}
+
+# Keys every layer entry may carry, and the sugar a conv/fc/mdconv may carry.
+COMMON_KEYS = {"name", "inputs", "n", "when"}
+SUGAR_KEYS = {"norm", "act", "scale"}
+SUGAR_KINDS = {"conv", "fc", "mdconv"}
+NORMS = ("batchnorm", "none")
+ACTS = typing.get_args(ops.Activation) + ("none",)
+MERGES = ("concat", "add")
+ROUNDING = ("truncate", "divisor", "nearest")
+PARAM_ROLES = tuple(ParamCounts.__dataclass_fields__)[:3]  # weights, biases, bn
+
+TOP_KEYS = {"version", "name", "source", "description", "input", "width", "defaults", "blocks",
+            "layers", "args", "variants", "paper_params"}
+BLOCK_KEYS = {"args", "repeat", "layers", "residual", "description"}
+RESIDUAL_KEYS = {"when", "shortcut", "merge", "act"}
+VARIANT_KEYS = {"width", "resolution", "args", "description"}
+
+
+def did_you_mean(key: str, allowed: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(sorted(allowed))
