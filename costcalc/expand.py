@@ -114,7 +114,7 @@ class _Expander:
         self.layers.append(layer)
         return layer.name
 
-    def eval(self, text: str, variables: Mapping[str, Any], line: int) -> Any:
+    def expression(self, text: str, variables: Mapping[str, Any], line: int) -> Any:
         try:
             return evaluate(text, variables)
         except ExprError as exc:
@@ -122,7 +122,7 @@ class _Expander:
 
     def coerce(self, hint: Any, node: Node, variables: Mapping[str, Any], what: str) -> Any:
         try:
-            value = coerce(hint, plain(node), lambda t: self.eval(t, variables, node.line))
+            value = coerce(hint, plain(node), lambda t: self.expression(t, variables, node.line))
             check_positive(what, value)
             return value
         except FieldError as exc:
@@ -173,10 +173,10 @@ class _Expander:
         names = [_entry_name(item) for item in items]
         if ref.value in names[index:]:
             later = names.index(ref.value, index)
-            if _reaches(items, names, later, index):
-                flow = [*reversed(_path(items, names, later, index)), index]
-                path = " -> ".join(names[i] or f"line {items[i].line}" for i in flow)
-                return self.fail(ref.line, f"cycle: {path}",
+            if path := _path(items, names, later, index):
+                flow = [*reversed(path), index]
+                cycle = " -> ".join(names[i] or f"line {items[i].line}" for i in flow)
+                return self.fail(ref.line, f"cycle: {cycle}",
                                  "a layer cannot depend on its own output")
             return self.fail(ref.line, f"'{ref.value}' is used before it is defined (line "
                              f"{items[later].line})", "list layers in dependency order")
@@ -314,6 +314,3 @@ def _path(items: list[Node], names: list[str | None], start: int, goal: int) -> 
         stack.extend((d, path + [d]) for d in _deps(items, names, i))
     return []
 
-
-def _reaches(items: list[Node], names: list[str | None], start: int, goal: int) -> bool:
-    return bool(_path(items, names, start, goal))

@@ -27,15 +27,15 @@ def param_counts(graph: Graph, shapes: Shapes) -> dict[str, ParamCounts]:
     return {layer.name: layer.op.params(xs, y) for layer, xs, y in _inputs(graph, shapes)}
 
 
-def params(graph: Graph, shapes: Shapes, convention: str) -> dict[str, Dim]:
-    """Parameters per layer under a named convention (docs/conventions.md):
+def params(graph: Graph, counts: Mapping[str, ParamCounts], convention: str) -> dict[str, Dim]:
+    """Parameters per layer under a named convention (docs/conventions.md), from the layers'
+    `param_counts`:
 
     framework: everything trainable (weights, biases, BN gamma and beta), as PyTorch counts;
     paper:     the roles the spec's source paper counted (the spec's `paper_params`);
     deploy:    batch norm folded into the preceding conv's bias (C values, or none when that
                conv already has a bias); a BN with nothing to fold into keeps its 2C.
     """
-    counts = param_counts(graph, shapes)
     if convention == "framework":
         return {n: c.weights + c.biases + c.bn for n, c in counts.items()}
     if convention == "paper":

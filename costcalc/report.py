@@ -171,8 +171,8 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     shapes = infer_shapes(graph)
     macs = metrics.macs(graph, shapes)
     flops = metrics.flops(graph, shapes)
-    pars = metrics.params(graph, shapes, params)
     counts = metrics.param_counts(graph, shapes)
+    pars = metrics.params(graph, counts, params)
     acts = metrics.activations(graph, shapes)
     bucket = metrics.buckets(graph, shapes)
 
