@@ -70,8 +70,13 @@ def _convert(node: yaml.Node, file: str, problems: list[Problem], budget: list[i
         return Node(out, line)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(item, file, problems, budget) for item in node.value], line)
-    loader = yaml.SafeLoader("")
-    return Node(loader.construct_object(node), line)
+    try:
+        return Node(yaml.SafeLoader("").construct_object(node), line)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:  # a bad tag: !!int x, !custom
+        problems.append(Problem(file, line, f"cannot read the value {node.value!r} tagged "
+                                f"{node.tag}: {str(exc).splitlines()[0]}",
+                                "remove the YAML tag (the text after ! or !!)"))
+        return Node(None, line)
 
 
 def plain(node: Node) -> Any:
