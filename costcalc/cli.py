@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from .errors import CostcalcError
 from .render import Format, render
@@ -46,14 +46,20 @@ def parse_resolution(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 def parse_numbers(items: tuple[str, ...], example: str) -> dict[str, Any]:
-    """NAME=NUMBER pairs (numbers read as YAML scalars: 3, 0.5, 1e-3)."""
-    out = {}
+    """NAME=NUMBER pairs: integers stay integers (3), anything else is a float (0.5, 1e-3)."""
+    out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
-        value = yaml.safe_load(text) if sep else None
-        if not sep or not key or isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            value: int | float = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+        if not sep or not key.strip() or not math.isfinite(value):
             raise click.BadParameter(f"'{item}': use NAME=NUMBER, e.g. {example}")
-        out[key] = value
+        out[key.strip()] = value
     return out
 
 
@@ -66,14 +72,15 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    directory = output.resolve().parent
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=output.resolve().parent, prefix=f".{output.name}.",
+                                   suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, output)
     except OSError as exc:
-        if "tmp" in locals() and os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise CostcalcError(f"{output}: cannot write: {exc.strerror or exc}") from None
 

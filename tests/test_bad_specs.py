@@ -78,6 +78,18 @@ def test_unreadable_spec_is_a_user_error(tmp_path: Path) -> None:
     assert "not a file" in result.stderr
 
 
-def test_usage_error_exits_2() -> None:
-    result = CliRunner().invoke(main, ["report", "mobilenet_v2", "--batch", "0"])
-    assert result.exit_code == 2
+@pytest.mark.parametrize("args", [["--batch", "0"], ["--set", "classes=[1"],
+                                  ["--set", "classes=nan"], ["--set", "=3"],
+                                  ["--resolution", "0"], ["--resolution", "2x2x2"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = CliRunner().invoke(main, ["report", "mobilenet_v2", *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+
+
+def test_unwritable_output_is_a_user_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "r.json"
+    result = CliRunner().invoke(main, ["report", "mobilenet_v2", "-o", str(target)])
+    assert result.exit_code == 1
+    assert "cannot write" in result.stderr
+    assert not (tmp_path / "missing").exists()
