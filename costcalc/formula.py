@@ -201,15 +201,20 @@ def _find_lowrank(a, v, g) -> list[str]:
     ]
 
 
+def _factored(full: Report, factored: Report, name: str) -> dict[str, Number]:
+    """Params and MACs of a full conv and its factorization, and the params saved."""
+    return {"full_params": full.totals.weights, f"{name}_params": factored.totals.weights,
+            "full_macs": full.totals.macs, f"{name}_macs": factored.totals.macs,
+            "saving": 1 - _ratio(factored.totals.weights, full.totals.weights)}
+
+
 def _count_asymmetric(v: Mapping[str, Number]) -> dict[str, Number]:
     size = (v["size"], v["size"])
     n, c = v["n"], v["c"]
     full = _network("nxn", c, size, [f"conv: {{out: {c}, kernel: {n}, pad: same}}"])
     fact = _network("1xn+nx1", c, size, [f"conv: {{out: {c}, kernel: [1, {n}], pad: same}}",
                                          f"conv: {{out: {c}, kernel: [{n}, 1], pad: same}}"])
-    return {"full_params": full.totals.weights, "fact_params": fact.totals.weights,
-            "full_macs": full.totals.macs, "fact_macs": fact.totals.macs,
-            "saving": 1 - _ratio(fact.totals.weights, full.totals.weights)}
+    return _factored(full, fact, "fact")
 
 
 def _find_asymmetric(a, v, g) -> list[str]:
@@ -223,9 +228,7 @@ def _count_stacked(v: Mapping[str, Number]) -> dict[str, Number]:
     full = _network("kxk", c, size, [f"conv: {{out: {c}, kernel: {k}, pad: same}}"])
     stack = _network("3x3 stack", c, size,
                      [f"conv: {{out: {c}, kernel: 3, pad: same, n: {v['layers']}}}"])
-    return {"full_params": full.totals.weights, "stack_params": stack.totals.weights,
-            "full_macs": full.totals.macs, "stack_macs": stack.totals.macs,
-            "saving": 1 - _ratio(stack.totals.weights, full.totals.weights)}
+    return _factored(full, stack, "stack")
 
 
 def _find_stacked(a, v, g) -> list[str]:
