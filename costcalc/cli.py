@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from .errors import CostcalcError
+from .metrics import PARAM_CONVENTIONS
 from .render import Format, render
 from .report import analyze
 from .spec import bundled_specs, load_spec
@@ -137,7 +138,7 @@ def list_specs(variants: bool) -> None:
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--dtype", default="fp32", show_default=True,
               help="Element type for bytes: fp32, fp16, bf16, int8, int4, or e.g. 6bit.")
-@click.option("--params", "params", type=click.Choice(["framework", "paper", "deploy"]),
+@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
               default="framework", show_default=True, help="What the params total counts.")
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="table",
               show_default=True)
