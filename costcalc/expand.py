@@ -1,9 +1,10 @@
-"""Expansion: a Spec at given settings -> a Graph.
+"""Expansion: a Spec at given arguments -> a Graph.
 
-Blocks, repeats, branches, defaults and the width multiplier become a flat list of layers in
-topological order. Expressions are evaluated as entries are expanded; they may use an entry's
-input channels (`c_in`), so shapes are inferred layer by layer (through the same shape pass as
-everything else) and expansion stops at the first problem.
+Blocks, repeats, branches, residuals and defaults become a flat list of layers in topological
+order. Expansion decides structure only: expressions over the spec's and the blocks' arguments
+are evaluated here, while anything that reads a channel count (`c_in`, `c_out`) or the width
+multiplier stays a dims Unknown in the layer's fields (or a `Condition` on the layer) for the
+shape pass to evaluate, for one width or many at once. Nothing here infers a shape.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .dims import ALPHA, Channels, Scaled, field_value, is_known
 from .errors import CostcalcError, Problem, SpecError
-from .expr import ExprError, evaluate
-from .graph import Graph, Layer
-from .ops import OPS, Input, Shape
-from .schema import SCHEMAS, FieldError, check_positive, coerce, did_you_mean
-from .shapes import infer_layer
-from .spec import BlockDef, Spec, Variant
-from .yamlnodes import Node, plain
+from .graph import Condition, Graph, Layer
+from .ops import OPS, Input
+from .schema import SCHEMAS, Field, did_you_mean
+from .spec import BlockCall, BlockDef, Entry, OpCall, Parallel, Residual, Spec, Variant
+
+MAX_ALPHA = 16
 
 
 @dataclass
@@ -60,12 +61,13 @@ def build_graph(spec: Spec, width: float | None = None,
                 resolution: int | tuple[int, int] | None = None,
                 args: Mapping[str, Any] | None = None, variant: str | None = None) -> Graph:
     """Expand a spec at the given settings into a graph. Explicit settings override the
-    variant's, which override the spec's."""
+    variant's, which override the spec's. The width is recorded on the graph, as the alpha the
+    shape pass uses unless it is given another."""
     chosen = _variant(spec, variant)
     alpha = width if width is not None else (chosen.width if chosen and chosen.width is not None
                                              else spec.width.multiplier)
-    if not (isinstance(alpha, int | float) and 0 < alpha <= 16):
-        raise CostcalcError(f"width multiplier must be in (0, 16], got {alpha}")
+    if not (isinstance(alpha, int | float) and 0 < alpha <= MAX_ALPHA):
+        raise CostcalcError(f"width multiplier must be in (0, {MAX_ALPHA}], got {alpha}")
     res = resolution if resolution is not None else (chosen.resolution if chosen else None)
     size = spec.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
     if min(size) < 1:
@@ -77,7 +79,7 @@ def build_graph(spec: Spec, width: float | None = None,
                                 + (did_you_mean(key, spec.args) if spec.args else
                                    "this spec declares no arguments"))
         values[key] = value
-    return _Expander(spec, float(alpha), (size[0], size[1]), values).run()
+    return _Expander(spec, values).run(float(alpha), (size[0], size[1]))
 
 
 def _variant(spec: Spec, name: str | None) -> Variant | None:
@@ -90,218 +92,194 @@ def _variant(spec: Spec, name: str | None) -> Variant | None:
     return spec.variants[name]
 
 
+Conditions = tuple[Condition, ...]
+
+
 class _Expander:
-    def __init__(self, spec: Spec, alpha: float, size: tuple[int, int], args: dict[str, Any]):
-        self.spec, self.alpha, self.size, self.args = spec, alpha, size, args
+    """Walks the spec model once, appending layers; `conditions` are the undecided `when`s of
+    the entries being expanded, which every layer they produce carries."""
+
+    def __init__(self, spec: Spec, args: dict[str, Any]):
+        self.spec, self.args = spec, args
         self.layers: list[Layer] = []
-        self.shapes: dict[str, Shape] = {}
 
     def fail(self, line: int, what: str, fix: str = "") -> SpecError:
         return SpecError(Problem(self.spec.file, line, what, fix))
 
-    def run(self) -> Graph:
-        root = _Scope("", {"input": "input"}, {**self.args, "alpha": self.alpha}, None)
-        self.add(Layer("input", Input(self.spec.channels, *self.size), (), 1))
-        self.expand(self.spec.layers, root, "input")
+    def run(self, alpha: float, size: tuple[int, int]) -> Graph:
+        root = _Scope("", {"input": "input"}, {**self.args, "alpha": ALPHA}, None)
+        self.add(Layer("input", Input(self.spec.channels, *size), (), 1))
+        self.expand(self.spec.layers, root, "input", ())
         return Graph(self.spec.name, self.spec.source, self.spec.file, tuple(self.layers),
-                     self.alpha, self.spec.paper_params)
+                     alpha, self.spec.paper_params)
 
     def add(self, layer: Layer) -> str:
-        if layer.name in self.shapes:
-            raise self.fail(layer.line, f"duplicate layer name '{layer.name}'",
-                            "give each layer a unique name")
-        self.shapes[layer.name] = infer_layer(layer, self.shapes, self.spec.file)
         self.layers.append(layer)
         return layer.name
 
-    def expression(self, text: str, variables: Mapping[str, Any], line: int) -> Any:
-        try:
-            return evaluate(text, variables)
-        except ExprError as exc:
-            raise self.fail(line, exc.what, exc.fix) from None
+    def value(self, spec_field: Field, variables: Mapping[str, Any]) -> Any:
+        return field_value(spec_field, variables, self.spec.file)
 
-    def coerce(self, hint: Any, node: Node, variables: Mapping[str, Any], what: str) -> Any:
-        try:
-            value = coerce(hint, plain(node), lambda t: self.expression(t, variables, node.line))
-            check_positive(what, value)
-            return value
-        except FieldError as exc:
-            raise self.fail(node.line, f"{what}: {exc.what}", exc.fix) from None
+    def decide(self, test: Field, variables: Mapping[str, Any], bypass: str,
+               conditions: Conditions) -> tuple[bool, Conditions]:
+        """Whether to expand (False: skip now), and the conditions the layers carry."""
+        value = self.value(test, variables)
+        if is_known(value):
+            return bool(value), conditions
+        return True, (*conditions, Condition(value, bypass))
 
     # -- lists of entries
 
-    def expand(self, node: Node, scope: _Scope, current: str) -> str:
-        items = node.value
-        for index, item in enumerate(items):
-            (kind, body), = item.value.items()
-            fields: dict[str, Node] = body.value if isinstance(body.value, dict) else {}
-            variables = {**scope.variables, "c_in": self.shapes[current].c}
-            if "when" in fields and not self.coerce(bool, fields["when"], variables, "when"):
-                continue
-            inputs = self.inputs(fields, scope, current, items, index, item.line)
-            variables["c_in"] = self.shapes[inputs[0]].c
-            repeats = self.coerce(int, fields["n"], variables, "n") if "n" in fields else 1
-            user_name = fields["name"].value if "name" in fields else None
+    def expand(self, entries: tuple[Entry, ...], scope: _Scope, current: str,
+               conditions: Conditions) -> str:
+        for index, entry in enumerate(entries):
+            variables = {**scope.variables, "c_in": Channels(current)}
+            own = conditions
+            if entry.when is not None:
+                keep, own = self.decide(entry.when, variables, current, conditions)
+                if not keep:
+                    continue
+            inputs = self.inputs(entry, scope, current, entries, index)
+            variables["c_in"] = Channels(inputs[0])
+            repeats = self.repeats(entry.n, variables) if entry.n is not None else 1
             for rep in range(repeats):
-                if user_name is None:
-                    local = scope.auto_name(_base_name(kind, fields))
+                if entry.name is None:
+                    local = scope.auto_name(_base_name(entry))
                 else:
-                    local = user_name if repeats == 1 else f"{user_name}_{rep + 1}"
-                current = self.entry(kind, fields, inputs, scope.prefix + local, item.line,
-                                     scope, rep)
+                    local = entry.name if repeats == 1 else f"{entry.name}_{rep + 1}"
+                current = self.entry(entry, inputs, scope.prefix + local, scope, rep, own)
                 scope.names[local] = current
                 inputs = (current,)
-            if user_name is not None:
-                scope.names[user_name] = current
+            if entry.name is not None:
+                scope.names[entry.name] = current
         return current
 
-    def inputs(self, fields: Mapping[str, Node], scope: _Scope, current: str, items: list[Node],
-               index: int, line: int) -> tuple[str, ...]:
-        if "inputs" not in fields:
+    def repeats(self, n: Field, variables: Mapping[str, Any]) -> int:
+        value = self.value(n, variables)
+        if not is_known(value):
+            raise self.fail(n.line, f"{n.what}: the number of repeats cannot depend on channel "
+                            "counts or alpha", "use the spec's or the block's arguments")
+        return value
+
+    def inputs(self, entry: Entry, scope: _Scope, current: str, entries: tuple[Entry, ...],
+               index: int) -> tuple[str, ...]:
+        if entry.inputs is None:
             return (current,)
         resolved = []
-        for ref in fields["inputs"].value:
-            target = scope.lookup(ref.value)
+        for ref in entry.inputs:
+            target = scope.lookup(ref.name)
             if target is None:
-                raise self._unknown_input(ref, scope, items, index)
+                raise self._unknown_input(ref.name, ref.line, scope, entries, index)
             resolved.append(target)
-        if not resolved:
-            raise self.fail(line, "'inputs' is empty", "name at least one input layer")
         return tuple(resolved)
 
-    def _unknown_input(self, ref: Node, scope: _Scope, items: list[Node], index: int) -> Exception:
-        names = [_entry_name(item) for item in items]
-        if ref.value in names[index:]:
-            later = names.index(ref.value, index)
-            if path := _path(items, names, later, index):
+    def _unknown_input(self, name: str, line: int, scope: _Scope, entries: tuple[Entry, ...],
+                       index: int) -> Exception:
+        names = [entry.name for entry in entries]
+        if name in names[index:]:
+            later = names.index(name, index)
+            if path := _path(entries, names, later, index):
                 flow = [*reversed(path), index]
-                cycle = " -> ".join(names[i] or f"line {items[i].line}" for i in flow)
-                return self.fail(ref.line, f"cycle: {cycle}",
+                cycle = " -> ".join(names[i] or f"line {entries[i].line}" for i in flow)
+                return self.fail(line, f"cycle: {cycle}",
                                  "a layer cannot depend on its own output")
-            return self.fail(ref.line, f"'{ref.value}' is used before it is defined (line "
-                             f"{items[later].line})", "list layers in dependency order")
-        return self.fail(ref.line, f"unknown layer '{ref.value}' in inputs",
-                         did_you_mean(ref.value, scope.visible()))
+            return self.fail(line, f"'{name}' is used before it is defined (line "
+                             f"{entries[later].line})", "list layers in dependency order")
+        return self.fail(line, f"unknown layer '{name}' in inputs",
+                         did_you_mean(name, scope.visible()))
 
     # -- one entry
 
-    def entry(self, kind: str, fields: Mapping[str, Node], inputs: tuple[str, ...],
-              name: str, line: int, scope: _Scope, rep: int) -> str:
-        if kind == "parallel":
-            return self.parallel(fields, inputs, name, line, scope)
-        if kind in self.spec.blocks:
-            return self.block(self.spec.blocks[kind], fields, inputs, name, line, scope, rep)
-        return self.op(kind, fields, inputs, name, line, scope, rep)
+    def entry(self, entry: Entry, inputs: tuple[str, ...], name: str, scope: _Scope, rep: int,
+              conditions: Conditions) -> str:
+        body = entry.body
+        if isinstance(body, Parallel):
+            return self.parallel(body, inputs[0], name, entry.line, scope, conditions)
+        if isinstance(body, BlockCall):
+            return self.block(self.spec.blocks[body.block], body, inputs[0], name, scope, rep,
+                              conditions)
+        return self.op(body, inputs, name, entry.line, scope, rep, conditions)
 
-    def op(self, kind: str, fields: Mapping[str, Node], inputs: tuple[str, ...],
-           name: str, line: int, scope: _Scope, rep: int) -> str:
-        schema = SCHEMAS[kind]
-        merged = {**self.spec.defaults.get(kind, {}), **fields}
-        variables = {**scope.variables, "c_in": self.shapes[inputs[0]].c}
-        kwargs = {}
-        for key, node in merged.items():
-            if key in schema.keys:
-                kwargs[schema.keys[key]] = self.coerce(schema.hints[schema.keys[key]], node,
-                                                       variables, f"{kind}: '{key}'")
+    def op(self, call: OpCall, inputs: tuple[str, ...], name: str, line: int, scope: _Scope,
+           rep: int, conditions: Conditions) -> str:
+        variables = {**scope.variables, "c_in": Channels(inputs[0])}
+        kwargs = {key: self.value(spec_field, variables) for key, spec_field in
+                  call.fields.items()}
         if rep > 0 and "stride" in kwargs:  # the papers' n/s convention: stride on the first
             kwargs["stride"] = 1
-        scale = self.coerce(bool, merged["scale"], variables, "scale") if "scale" in merged \
-            else True
-        if kwargs.get("out") is not None and scale:
-            kwargs["out"] = self.spec.width.apply(kwargs["out"], self.alpha)
-        try:
-            layer_op = schema.cls(**kwargs)
-        except TypeError as exc:  # a required field missing after defaults
-            raise self.fail(line, f"{kind}: {exc}") from None
-        current = self.add(Layer(name, layer_op, inputs, line, scope.group))
-        norm = merged.get("norm")
-        if norm is not None and norm.value != "none":
-            current = self.add(Layer(f"{name}.bn", OPS["batchnorm"](), (current,), norm.line,
-                                     scope.group))
-        act = merged.get("act")
-        if act is not None and act.value != "none":
-            current = self.add(Layer(f"{name}.{act.value}", OPS["act"](act.value), (current,),
-                                     act.line, scope.group))
-        return current
+        scale = self.value(call.scale, variables) if call.scale is not None else True
+        if kwargs.get("out") is not None and scale is not False:
+            kwargs["out"] = Scaled(kwargs["out"], self.spec.width, scale)
+        current = self.add(Layer(name, SCHEMAS[call.kind].cls(**kwargs), inputs, line,
+                                 scope.group, conditions))
+        if call.norm is not None and call.norm.raw != "none":
+            current = self.add(Layer(f"{name}.bn", OPS["batchnorm"](), (current,),
+                                     call.norm.line, scope.group, conditions))
+        return self.activation(call.act, name, current, scope, conditions)
 
-    def block(self, block: BlockDef, fields: Mapping[str, Node], inputs: tuple[str, ...],
-              name: str, line: int, scope: _Scope, rep: int) -> str:
-        caller = {**scope.variables, "c_in": self.shapes[inputs[0]].c}
+    def activation(self, act: Field | None, name: str, current: str, scope: _Scope,
+                   conditions: Conditions) -> str:
+        if act is None or act.raw == "none":
+            return current
+        return self.add(Layer(f"{name}.{act.raw}", OPS["act"](act.raw), (current,), act.line,
+                              scope.group, conditions))
+
+    def block(self, block: BlockDef, call: BlockCall, block_input: str, name: str,
+              scope: _Scope, rep: int, conditions: Conditions) -> str:
+        caller = {**scope.variables, "c_in": Channels(block_input)}
         values: dict[str, Any] = {}
         for arg, default in block.args.items():
             later = rep > 0 and arg in block.repeat
-            node = block.repeat[arg] if later else fields.get(arg, default)
-            values[arg] = self.coerce(float, node, caller, f"block '{block.name}': '{arg}'")
-            if isinstance(values[arg], float) and values[arg].is_integer() and not isinstance(
-                    node.value, float):
-                values[arg] = int(values[arg])
-        if len(inputs) != 1:
-            raise self.fail(line, f"block '{block.name}' takes one input, got {len(inputs)}")
-        inner = _Scope(f"{name}.", {"input": inputs[0]},
-                       {**self.args, "alpha": self.alpha, **values,
-                        "c_in": self.shapes[inputs[0]].c}, scope.group or name, scope)
-        out = self.expand(block.layers, inner, inputs[0])
+            given = block.repeat[arg] if later else call.args.get(arg, default)
+            assert given is not None, "the parser checks required block arguments"
+            values[arg] = self.value(given, caller)
+        inner = _Scope(f"{name}.", {"input": block_input},
+                       {**self.args, "alpha": ALPHA, **values, "c_in": Channels(block_input)},
+                       scope.group or name, scope)
+        out = self.expand(block.layers, inner, block_input, conditions)
         if block.residual is None:
             return out
-        inner.variables["c_out"] = self.shapes[out].c
-        return self.residual(block.residual, inner, inputs[0], out, name)
+        inner.variables["c_out"] = Channels(out)
+        return self.residual(block.residual, inner, block_input, out, name, conditions)
 
-    def residual(self, node: Node, scope: _Scope, block_input: str, out: str, name: str) -> str:
-        entries = node.value if isinstance(node.value, dict) else {"when": node}
-        if "when" in entries and not self.coerce(bool, entries["when"], scope.variables,
-                                                 "residual"):
-            return out
+    def residual(self, residual: Residual, scope: _Scope, block_input: str, out: str,
+                 name: str, conditions: Conditions) -> str:
+        if residual.when is not None:
+            keep, conditions = self.decide(residual.when, scope.variables, out, conditions)
+            if not keep:
+                return out
         shortcut = block_input
-        if "shortcut" in entries:
+        if residual.shortcut:
             sub = _Scope(f"{name}.shortcut.", {"input": block_input}, scope.variables,
                          scope.group, scope)
-            shortcut = self.expand(entries["shortcut"], sub, block_input)
-        merge = entries["merge"].value if "merge" in entries else "add"
-        line = node.line
-        current = self.add(Layer(f"{name}.{merge}", OPS[merge](), (shortcut, out), line,
-                                 scope.group))
-        if "act" in entries and entries["act"].value != "none":
-            fn = entries["act"].value
-            current = self.add(Layer(f"{name}.{fn}", OPS["act"](fn), (current,),
-                                     entries["act"].line, scope.group))
-        return current
+            shortcut = self.expand(residual.shortcut, sub, block_input, conditions)
+        current = self.add(Layer(f"{name}.{residual.merge}", OPS[residual.merge](),
+                                 (shortcut, out), residual.line, scope.group, conditions))
+        return self.activation(residual.act, name, current, scope, conditions)
 
-    def parallel(self, fields: Mapping[str, Node], inputs: tuple[str, ...], name: str,
-                 line: int, scope: _Scope) -> str:
-        merge = fields["merge"].value if "merge" in fields else "concat"
-        if len(inputs) != 1:
-            raise self.fail(line, f"parallel takes one input, got {len(inputs)}")
+    def parallel(self, call: Parallel, branch_input: str, name: str, line: int, scope: _Scope,
+                 conditions: Conditions) -> str:
         outs = []
-        for j, branch in enumerate(fields["branches"].value, start=1):
-            sub = _Scope(f"{name}.{j}.", {"input": inputs[0]}, scope.variables, scope.group,
+        for j, branch in enumerate(call.branches, start=1):
+            sub = _Scope(f"{name}.{j}.", {"input": branch_input}, scope.variables, scope.group,
                          scope)
-            outs.append(self.expand(branch, sub, inputs[0]))
-        return self.add(Layer(name, OPS[merge](), tuple(outs), line, scope.group))
+            outs.append(self.expand(branch, sub, branch_input, conditions))
+        return self.add(Layer(name, OPS[call.merge](), tuple(outs), line, scope.group,
+                              conditions))
 
 
-def _base_name(kind: str, fields: Mapping[str, Node]) -> str:
+def _base_name(entry: Entry) -> str:
     """Auto names: conv1, conv2, ...; a parallel entry is named after its merge (concat1)."""
-    if kind == "parallel":
-        return fields["merge"].value if "merge" in fields else "concat"
-    return kind
+    return entry.body.merge if isinstance(entry.body, Parallel) else entry.kind
 
 
-def _entry_name(item: Node) -> str | None:
-    (body,) = item.value.values()
-    if isinstance(body.value, dict) and "name" in body.value:
-        return body.value["name"].value
-    return None
-
-
-def _deps(items: list[Node], names: list[str | None], i: int) -> list[int]:
-    (body,) = items[i].value.values()
-    fields = body.value if isinstance(body.value, dict) else {}
-    if "inputs" not in fields:
+def _deps(entries: tuple[Entry, ...], names: list[str | None], i: int) -> list[int]:
+    if entries[i].inputs is None:
         return [i - 1] if i > 0 else []
-    return [names.index(ref.value) for ref in fields["inputs"].value if ref.value in names]
+    return [names.index(ref.name) for ref in entries[i].inputs if ref.name in names]
 
 
-def _path(items: list[Node], names: list[str | None], start: int, goal: int) -> list[int]:
+def _path(entries: tuple[Entry, ...], names: list[str | None], start: int, goal: int) -> list[int]:
     """A dependency path from entry `start` back to entry `goal`, or [] if there is none."""
     stack, seen = [(start, [start])], set()
     while stack:
@@ -311,6 +289,5 @@ def _path(items: list[Node], names: list[str | None], start: int, goal: int) -> 
         if i in seen:
             continue
         seen.add(i)
-        stack.extend((d, path + [d]) for d in _deps(items, names, i))
+        stack.extend((d, path + [d]) for d in _deps(entries, names, i))
     return []
-

@@ -3,19 +3,28 @@
 The expression is parsed with `ast` and walked node by node; only numbers, names, arithmetic,
 comparisons, boolean logic, `x if cond else y` and a few pure functions are allowed. Nothing
 reaches `eval`.
+
+Names may be bound to numpy arrays (one value per configuration of a sweep): then `and`, `or`,
+`not`, chained comparisons and `x if cond else y` work elementwise, and the functions are
+numpy's. A name bound to an `Unknown` (a channel count known only in the shape pass) makes the
+evaluation raise `Unresolved` as soon as its value is needed; `False and ...` never needs it.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import CostcalcError
+import numpy as np
 
-Number = int | float | bool
+from .errors import CostcalcError
+from .width import _exact, make_divisible
+
+Number = Any  # int, float, bool, or a numpy array of them
 
 
 class ExprError(CostcalcError):
@@ -24,6 +33,14 @@ class ExprError(CostcalcError):
     def __init__(self, what: str, fix: str = ""):
         self.what, self.fix = what, fix
         super().__init__(what)
+
+
+class Unknown:
+    """Base of values that are known only in the shape pass (see dims.py)."""
+
+
+class Unresolved(Exception):
+    """The expression needs a value that is not known yet (an `Unknown` name)."""
 
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
@@ -35,7 +52,8 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+_DIVISIONS = (ast.Div, ast.FloorDiv, ast.Mod)
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Lt: operator.lt,
@@ -43,38 +61,105 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round to the nearest multiple of `divisor`, at least `min_value`, never below 90 % of
-    `value` (the channel rounding of the MobileNetV2/V3 reference code)."""
-    floor = divisor if min_value is None else min_value
-    rounded = max(floor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def _is_array(*values: Any) -> bool:
+    return any(isinstance(v, np.ndarray) for v in values)
+
+
+def _to_int(fn: Callable[[Any], Any], python: Callable[[Any], Any]) -> Callable[..., Any]:
+    """int, round, ceil, floor: Python's on numbers, numpy's (then int64) on arrays."""
+
+    def call(value: Any, *rest: Any) -> Any:
+        if not _is_array(value, *rest):
+            return python(value, *rest)
+        if rest:
+            raise TypeError("takes one argument when sweeping")
+        return _exact(fn(value)) if value.dtype.kind == "f" else value
+
+    return call
+
+
+def _extreme(fn: Callable[[Any, Any], Any], python: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        return functools.reduce(fn, args) if _is_array(*args) else python(*args)
+
+    return call
 
 
 FUNCTIONS: dict[str, Callable[..., Number]] = {
     "make_divisible": make_divisible,
-    "min": min,
-    "max": max,
-    "round": round,
-    "int": int,
-    "ceil": math.ceil,
-    "floor": math.floor,
-    "abs": abs,
+    "min": _extreme(np.minimum, min),
+    "max": _extreme(np.maximum, max),
+    "round": _to_int(np.rint, round),
+    "int": _to_int(np.trunc, int),
+    "ceil": _to_int(np.ceil, math.ceil),
+    "floor": _to_int(np.floor, math.floor),
+    "abs": lambda value: np.abs(value) if _is_array(value) else abs(value),
 }
 _MAX_LEN = 500
 _MAX_EXPONENT = 64
+_HINT = "use numbers, names, + - * / // %, comparisons, and/or/not"
 
 
-def evaluate(text: str, names: Mapping[str, Number]) -> Number:
-    """Evaluate `text` with `names` bound; raise ExprError on anything outside the grammar."""
+@functools.lru_cache(maxsize=4096)
+def parse(text: str) -> ast.expr:
+    """The expression's syntax tree (cached: spec expressions are evaluated many times)."""
     if len(text) > _MAX_LEN:
         raise ExprError(f"expression longer than {_MAX_LEN} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        return ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
-        raise ExprError(f"cannot parse expression '{text}'",
-                        "use numbers, names, + - * / // %, comparisons, and/or/not") from None
-    return _Evaluator(text, names).visit(tree.body)
+        raise ExprError(f"cannot parse expression '{text}'", _HINT) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def names_in(text: str) -> frozenset[str]:
+    """The names an expression reads (true/false and called functions excluded)."""
+    tree = parse(text)
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return frozenset({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+                      and id(node) not in called} - {"true", "True", "false", "False"})
+
+
+_OPERATORS = (*_BINARY, *_COMPARE, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or)
+_NODES = (ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare,
+          ast.IfExp, ast.Call)
+
+
+def check_syntax(text: str) -> None:
+    """Raise the ExprError that evaluating `text` would raise for its form alone (syntax,
+    disallowed nodes and calls, non-numbers), whatever values its names turn out to have."""
+    for node in ast.walk(parse(text)):
+        if isinstance(node, ast.Call):
+            _check_call(node)
+        elif isinstance(node, ast.Constant):
+            _check_constant(node, text)
+        elif not isinstance(node, _NODES + _OPERATORS):
+            raise _not_allowed(node, text)
+
+
+def _not_allowed(node: ast.AST, text: str) -> ExprError:
+    shown = ast.unparse(node) if isinstance(node, ast.expr) else text
+    return ExprError(f"'{shown}' is not allowed in an expression",
+                     f"{_HINT}, min/max/round/int/ceil/floor/abs")
+
+
+def _check_call(node: ast.Call) -> None:
+    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+        raise ExprError(f"'{ast.unparse(node)}' is not an allowed call",
+                        "allowed functions: " + ", ".join(FUNCTIONS))
+
+
+def _check_constant(node: ast.Constant, text: str) -> None:
+    if isinstance(node.value, str | bytes) or not isinstance(node.value, bool | int | float):
+        raise ExprError(f"'{node.value!r}' is not a number in expression '{text}'")
+
+
+def evaluate(text: str, names: Mapping[str, Number]) -> Number:
+    """Evaluate `text` with `names` bound; raise ExprError on anything outside the grammar,
+    Unresolved when it needs the value of an `Unknown`."""
+    return _Evaluator(text, names).visit(parse(text))
 
 
 class _Evaluator:
@@ -84,15 +169,12 @@ class _Evaluator:
     def visit(self, node: ast.AST) -> Any:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
-            raise ExprError(f"'{ast.unparse(node)}' is not allowed in an expression",
-                            "use numbers, names, + - * / // %, comparisons, and/or/not, "
-                            "min/max/round/int/ceil/floor/abs")
+            raise _not_allowed(node, self.text)
         return method(node)
 
     def visit_Constant(self, node: ast.Constant) -> Number:
-        if isinstance(node.value, bool | int | float):
-            return node.value
-        raise ExprError(f"'{node.value!r}' is not a number in expression '{self.text}'")
+        _check_constant(node, self.text)
+        return node.value
 
     def visit_Name(self, node: ast.Name) -> Number:
         if node.id in ("true", "True"):
@@ -100,25 +182,25 @@ class _Evaluator:
         if node.id in ("false", "False"):
             return False
         if node.id not in self.names:
-            import difflib
+            from .schema import did_you_mean
 
-            close = difflib.get_close_matches(node.id, list(self.names), n=1)
-            fix = f"did you mean '{close[0]}'?" if close else (
-                "known names: " + ", ".join(sorted(self.names)) if self.names else "")
+            fix = did_you_mean(node.id, self.names) if self.names else ""
             raise ExprError(f"unknown name '{node.id}' in expression '{self.text}'", fix)
-        return self.names[node.id]
+        value = self.names[node.id]
+        if isinstance(value, Unknown):
+            raise Unresolved(node.id)
+        return value
 
     def visit_BinOp(self, node: ast.BinOp) -> Number:
         fn = _BINARY.get(type(node.op))
         if fn is None:
             return self.visit(node.op)
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
+        if isinstance(node.op, ast.Pow) and np.any(np.abs(right) > _MAX_EXPONENT):
             raise ExprError(f"exponent {right} too large in expression '{self.text}'")
-        try:
-            return fn(left, right)
-        except ZeroDivisionError:
-            raise ExprError(f"division by zero in expression '{self.text}'") from None
+        if isinstance(node.op, _DIVISIONS) and np.any(np.equal(right, 0)):
+            raise ExprError(f"division by zero in expression '{self.text}'")
+        return fn(left, right)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Number:
         value = self.visit(node.operand)
@@ -127,43 +209,44 @@ class _Evaluator:
         if isinstance(node.op, ast.UAdd):
             return +value
         if isinstance(node.op, ast.Not):
-            return not value
+            return np.logical_not(value) if _is_array(value) else not value
         return self.visit(node.op)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Number:
-        if isinstance(node.op, ast.And):
-            result: Any = True
-            for value in node.values:
-                result = self.visit(value)
-                if not result:
-                    return result
-            return result
-        result = False
-        for value in node.values:
-            result = self.visit(value)
-            if result:
-                return result
+        is_and = isinstance(node.op, ast.And)
+        combine = np.logical_and if is_and else np.logical_or
+        result: Any = None
+        for index, value_node in enumerate(node.values):
+            value = self.visit(value_node)
+            result = value if index == 0 or not _is_array(result, value) else combine(result,
+                                                                                      value)
+            if not _is_array(result) and (not result if is_and else result):
+                return result  # Python's short circuit: the rest is never evaluated
         return result
 
-    def visit_Compare(self, node: ast.Compare) -> bool:
+    def visit_Compare(self, node: ast.Compare) -> Any:
         left = self.visit(node.left)
+        result: Any = True
         for op, right_node in zip(node.ops, node.comparators, strict=True):
             fn = _COMPARE.get(type(op))
             if fn is None:
                 return self.visit(op)
             right = self.visit(right_node)
-            if not fn(left, right):
+            result = np.logical_and(result, fn(left, right)) if _is_array(left, right) \
+                else result and fn(left, right)
+            if not _is_array(result) and not result:
                 return False
             left = right
-        return True
+        return result
 
     def visit_IfExp(self, node: ast.IfExp) -> Number:
-        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        test = self.visit(node.test)
+        if _is_array(test):
+            return np.where(test, self.visit(node.body), self.visit(node.orelse))
+        return self.visit(node.body) if test else self.visit(node.orelse)
 
     def visit_Call(self, node: ast.Call) -> Number:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-            raise ExprError(f"'{ast.unparse(node)}' is not an allowed call",
-                            "allowed functions: " + ", ".join(FUNCTIONS))
+        _check_call(node)
         args = [self.visit(arg) for arg in node.args]
         try:
             return FUNCTIONS[node.func.id](*args)

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import Problem, SpecError
 from .ops import OpBase
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """A `when:` (or residual condition) that reads channel counts or alpha, so only the shape
+    pass can decide it. While `test` is false the layer does not exist and a reference to it
+    means the layer `bypass` (the entry's input, or the block's main path)."""
+
+    test: Any  # a dims.Deferred boolean
+    bypass: str
+
+
+@dataclass(frozen=True, slots=True)
 class Layer:
+    """One layer: its op (whose fields may hold dims Unknowns until the shape pass), the
+    layers it reads, and where the spec wrote it."""
+
     name: str
     op: OpBase
     inputs: tuple[str, ...]
     line: int  # 1-based line in the spec that produced this layer
     group: str | None = None  # the top-level block instance it belongs to, if any
+    conditions: tuple[Condition, ...] = ()  # all must hold for the layer to exist
 
     @property
     def kind(self) -> str:

@@ -8,7 +8,7 @@ second copy of any formula. Dimensions are therefore typed `Dim` (an int or an i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -144,12 +144,18 @@ def op(kind: str):
     return register
 
 
+COUNTS = ("params", "macs", "other_ops")  # the hardware-independent counts every op gives
+
+
 class OpBase:
-    """Defaults shared by every op: one input, no params, no MACs, no other arithmetic."""
+    """Shared by every op: one input, the same shape out. Each count in COUNTS is either a
+    method the op defines or declared zero in `zero`; anything else is an error, never a
+    silent 0 (tests/test_ops.py checks every registered op)."""
 
     kind: ClassVar[str]
     arity: ClassVar[tuple[int, int | None]] = (1, 1)  # (min, max) inputs; None = any
-    category: ClassVar[str] = "other"  # breakdown bucket; conv refines it per layer
+    zero: ClassVar[frozenset[str]] = frozenset()  # counts that are zero for this kind
+    bucket_name: ClassVar[str] = "other"  # breakdown bucket; conv decides it per layer
     folds_bn: ClassVar[bool] = False  # a following batch norm can fold into this layer's bias
     inplace: ClassVar[bool] = False  # may overwrite its input's buffer (elementwise, views)
 
@@ -157,21 +163,26 @@ class OpBase:
         return xs[0]
 
     def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
-        return NO_PARAMS
+        return self._declared_zero("params", NO_PARAMS)
 
     def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
-        return 0
+        return self._declared_zero("macs", 0)
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         """Arithmetic that is not a multiply-accumulate (FLOPs = 2 × MACs + this)."""
-        return 0
+        return self._declared_zero("other_ops", 0)
 
     def bucket(self, xs: tuple[Shape, ...]) -> str:
-        return self.category
+        return self.bucket_name
 
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    def _declared_zero(self, count: str, zero: Any) -> Any:
+        if count not in self.zero:
+            raise NotImplementedError(f"op '{self.kind}' has no rule for {count}: define "
+                                      f"{count}() or declare it in `zero`")
+        return zero
+
+
+NO_COUNTS = frozenset(COUNTS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,6 +193,8 @@ class OpBase:
 @dataclass(frozen=True, slots=True)
 class Input(OpBase):
     """The network input (torch.fx's placeholder)."""
+
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
 
     channels: int
     height: int
@@ -235,7 +248,8 @@ class Conv(OpBase):
         return y.numel if self.bias else 0  # one add per output for the bias
 
     def bucket(self, xs: tuple[Shape, ...]) -> str:
-        if self.groups == "depthwise" or (self.groups > 1 and all_equal(self.groups, xs[0].c)):
+        if self.groups == "depthwise" or (any_true(self.groups > 1)
+                                          and all_equal(self.groups, xs[0].c)):
             return "depthwise"
         return "conv 1x1" if as_pair(self.kernel) == (1, 1) else "conv kxk"
 
@@ -252,9 +266,8 @@ class MDConv(OpBase):
 
     kernels: tuple[int, ...] = (3, 5)
     stride: int = 1
-    dilation: int = 1
     bias: bool = False
-    category: ClassVar[str] = "depthwise"
+    bucket_name: ClassVar[str] = "depthwise"
 
     def splits(self, c: Dim) -> list[Dim]:
         n = len(self.kernels)
@@ -288,7 +301,7 @@ class FC(OpBase):
 
     out: int
     bias: bool = True
-    category: ClassVar[str] = "fc"
+    bucket_name: ClassVar[str] = "fc"
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         return Shape(self.out, 1, 1)
@@ -307,6 +320,8 @@ class FC(OpBase):
 @dataclass(frozen=True, slots=True)
 class Pool(OpBase):
     """Max or average pooling; `ceil: true` is Caffe's ceil mode; `global: true` pools to 1x1."""
+
+    zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
 
     op: Literal["max", "avg"] = "max"
     kernel: int | tuple[int, int] = 2
@@ -337,6 +352,8 @@ class Pool(OpBase):
 class BatchNorm(OpBase):
     """Inference-time batch norm: gamma, beta trainable; running mean, var are buffers."""
 
+    zero: ClassVar[frozenset[str]] = frozenset({"macs"})
+
     inplace: ClassVar[bool] = True
 
     def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
@@ -366,6 +383,8 @@ Activation = Literal["relu", "relu6", "leaky_relu", "hsigmoid", "hswish", "sigmo
 class Act(OpBase):
     """Elementwise activation function."""
 
+    zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
+
     inplace: ClassVar[bool] = True
 
     fn: Activation = "relu"
@@ -393,6 +412,8 @@ class Elementwise(OpBase):
     """Shared by add and mul: two or more inputs of one shape (or Cx1x1), one op per element
     per extra input."""
 
+    zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
+
     arity: ClassVar[tuple[int, int | None]] = (2, None)
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
@@ -419,6 +440,8 @@ class Mul(Elementwise):
 class Concat(OpBase):
     """Concatenation along channels."""
 
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
+
     arity: ClassVar[tuple[int, int | None]] = (1, None)
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
@@ -435,6 +458,8 @@ class Concat(OpBase):
 class Shuffle(OpBase):
     """ShuffleNet's channel shuffle: a permutation, no arithmetic."""
 
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
+
     groups: int = 2
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
@@ -448,6 +473,8 @@ class Shuffle(OpBase):
 @dataclass(frozen=True, slots=True)
 class Split(OpBase):
     """One part of an equal channel split (ShuffleNet v2): part `index` of `parts`."""
+
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
 
     index: int = 0
     parts: int = 2
@@ -468,6 +495,8 @@ class Split(OpBase):
 class LRN(OpBase):
     """Local response normalization across `size` neighbouring channels (AlexNet, GoogLeNet)."""
 
+    zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
+
     size: int = 5
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
@@ -480,6 +509,8 @@ class LRN(OpBase):
 class Dropout(OpBase):
     """Identity at inference."""
 
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
+
     inplace: ClassVar[bool] = True
 
     rate: float = 0.5
@@ -489,6 +520,8 @@ class Dropout(OpBase):
 @dataclass(frozen=True, slots=True)
 class Flatten(OpBase):
     """CxHxW to (C·H·W)x1x1."""
+
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
 
     inplace: ClassVar[bool] = True
 
@@ -501,6 +534,8 @@ class Flatten(OpBase):
 class Softmax(OpBase):
     """Softmax over channels: exp, sum and divide per element."""
 
+    zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
+
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         return 3 * y.numel
 
@@ -509,6 +544,8 @@ class Softmax(OpBase):
 @dataclass(frozen=True, slots=True)
 class PadChannels(OpBase):
     """Zero channels appended up to `out` (ResNet's option-A shortcut): no params, no MACs."""
+
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
 
     out: int
 

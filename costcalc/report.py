@@ -12,7 +12,7 @@ from . import metrics
 from .errors import CostcalcError
 from .expand import build_graph
 from .graph import Graph
-from .shapes import infer_shapes
+from .shapes import shape_graph
 from .spec import Spec, load_spec
 
 DTYPE_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4}
@@ -168,7 +168,8 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     else:
         spec = spec if isinstance(spec, Spec) else load_spec(spec)
         graph = build_graph(spec, width, resolution, args, variant)
-    shapes = infer_shapes(graph)
+    (shaped,) = shape_graph(graph)  # one configuration: one structure
+    graph, shapes = shaped.graph, shaped.shapes
     macs = metrics.macs(graph, shapes)
     flops = metrics.flops(graph, shapes)
     counts = metrics.param_counts(graph, shapes)

@@ -10,8 +10,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from . import ops
+from .expr import Unknown
 from .ops import OPS, ParamCounts
+from .width import ROUNDING, _exact
 
 
 class FieldError(Exception):
@@ -19,11 +23,11 @@ class FieldError(Exception):
         self.what, self.fix = what, fix
 
 
-class _Deferred:
-    """Stands for an expression's value while only the schema is checked."""
+class Number:
+    """Type hint of a block argument: an int where the value is whole (unless it was written as
+    a float literal such as 6.0), else a float."""
 
 
-DEFERRED = _Deferred()
 Evaluate = Callable[[str], Any]
 
 _YAML_BOOL_HINT = "YAML reads yes/no/on/off/true/false as booleans"
@@ -41,31 +45,56 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+def _kind(value: Any) -> str:
+    """'i' (integers), 'f' (floats), 'b' (booleans) for a number or a numpy array."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind
+    if isinstance(value, bool | np.bool_):
+        return "b"
+    if isinstance(value, int | np.integer):
+        return "i"
+    return "f" if isinstance(value, float | np.floating) else ""
+
+
+def _below(value: Any, bound: int) -> bool:
+    """Whether a number, or any element of an array, is below `bound`."""
+    return bool(np.any(value < bound)) if isinstance(value, np.ndarray) else value < bound
+
+
+def _whole(value: Any) -> bool:
+    return bool(np.all(np.equal(np.mod(value, 1), 0)))
+
+
 def _as_int(value: Any, evaluate_expr: Evaluate) -> Any:
     if isinstance(value, str):
         text, value = value, evaluate_expr(value)
-        if value is DEFERRED:
+        if isinstance(value, Unknown):
             return value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise FieldError(f"'{text}' gives {value!r}, not an integer",
+        if _kind(value) == "f" and _whole(value):
+            value = _exact(value)
+        if _kind(value) not in ("i", "u"):
+            raise FieldError(f"'{text}' gives {_show(value)}, not an integer",
                              "use // or round() to get a whole number")
-    elif isinstance(value, bool) or not isinstance(value, int):
+    elif _kind(value) != "i":
         raise FieldError(f"expected an integer, got {describe(value)}")
-    if value < 0:
-        raise FieldError(f"expected a non-negative integer, got {value}")
+    if _below(value, 0):
+        raise FieldError(f"expected a non-negative integer, got {_show(value)}")
     return value
 
 
-def _as_float(value: Any, evaluate_expr: Evaluate) -> Any:
+def _as_number(value: Any, evaluate_expr: Evaluate, whole_to_int: bool = True) -> Any:
+    written = value
     if isinstance(value, str):
         value = evaluate_expr(value)  # also reads YAML's string '1e-3' as the number 0.001
-    if value is DEFERRED:
+    if isinstance(value, Unknown):
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if _kind(value) not in ("i", "u", "f"):
         raise FieldError(f"expected a number, got {describe(value)}")
-    return float(value)
+    if not whole_to_int:
+        return np.asarray(value, dtype=float) if isinstance(value, np.ndarray) else float(value)
+    if _kind(value) == "f" and not isinstance(written, float) and _whole(value):
+        return _exact(value)
+    return value
 
 
 def _as_bool(value: Any, evaluate_expr: Evaluate) -> Any:
@@ -75,10 +104,16 @@ def _as_bool(value: Any, evaluate_expr: Evaluate) -> Any:
         except FieldError:
             raise FieldError(f"expected true or false (or a condition), got str {value!r}") \
                 from None
-    if value is DEFERRED or isinstance(value, bool):
+    if isinstance(value, Unknown) or _kind(value) == "b":
         return value
     fix = "write a condition, e.g. `x == 1`" if isinstance(value, int | float) else ""
     raise FieldError(f"expected true or false, got {describe(value)}", fix)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{value.tolist()!r}"
+    return repr(value)
 
 
 def coerce(hint: Any, value: Any, evaluate_expr: Evaluate) -> Any:
@@ -88,7 +123,9 @@ def coerce(hint: Any, value: Any, evaluate_expr: Evaluate) -> Any:
     if hint is int:
         return _as_int(value, evaluate_expr)
     if hint is float:
-        return _as_float(value, evaluate_expr)
+        return _as_number(value, evaluate_expr, whole_to_int=False)
+    if hint is Number:
+        return _as_number(value, evaluate_expr)
     if hint is bool:
         return _as_bool(value, evaluate_expr)
     if origin is Literal:
@@ -145,12 +182,28 @@ POSITIVE_FIELDS = {"out", "kernel", "stride", "dilation", "groups", "parts", "si
                    "channels", "height", "width"}
 
 
-def check_positive(what: str, value: Any) -> None:
-    """`what` is a message prefix such as "conv: 'out'"; its quoted part names the field."""
-    name = what.rsplit("'", 2)[-2] if what.count("'") >= 2 else what
+def check_positive(key: str, value: Any) -> None:
+    """Fields named in POSITIVE_FIELDS must be at least 1 (numbers or arrays of them)."""
+    if key not in POSITIVE_FIELDS:
+        return
     items = value if isinstance(value, tuple) else (value,)
-    if name in POSITIVE_FIELDS and any(isinstance(v, int) and v < 1 for v in items):
-        raise FieldError(f"'{name}' must be at least 1, got {value}")
+    if any(_below(v, 1) for v in items if _kind(v) in ("i", "u")):
+        raise FieldError(f"'{key}' must be at least 1, got {_show(value)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One value of a spec as written, with its line: a number, a boolean, a choice, a list, or
+    an expression (text), checked against `hint` when it is evaluated. `what` names it in
+    messages ("conv: 'out'"); `key` is its YAML key."""
+
+    key: str
+    raw: Any
+    hint: Any
+    line: int
+    what: str
+    value: Any = None  # the checked value, when `constant` (nothing to evaluate)
+    constant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +236,6 @@ SUGAR_KINDS = {"conv", "fc", "mdconv"}
 NORMS = ("batchnorm", "none")
 ACTS = typing.get_args(ops.Activation) + ("none",)
 MERGES = ("concat", "add")
-ROUNDING = ("truncate", "divisor", "nearest")
 PARAM_ROLES = tuple(ParamCounts.__dataclass_fields__)[:3]  # weights, biases, bn
 
 TOP_KEYS = {"version", "name", "source", "description", "input", "width", "defaults", "blocks",
@@ -191,6 +243,9 @@ TOP_KEYS = {"version", "name", "source", "description", "input", "width", "defau
 BLOCK_KEYS = {"args", "repeat", "layers", "residual", "description"}
 RESIDUAL_KEYS = {"when", "shortcut", "merge", "act"}
 VARIANT_KEYS = {"width", "resolution", "args", "description"}
+INPUT_KEYS = {"channels", "size"}
+WIDTH_KEYS = {"multiplier": float, "round": Literal[ROUNDING], "divisor": int, "min": int}
+PARALLEL_KEYS = {"branches", "merge"}
 
 
 def did_you_mean(key: str, allowed: Iterable[str]) -> str:

@@ -1,8 +1,10 @@
-"""The spec loader: YAML with line numbers -> a validated Spec.
+"""The spec loader: YAML with line numbers -> a typed, validated Spec.
 
-`load_spec` reads the YAML (yamlnodes) and checks the whole document against the schema,
-reporting every problem it finds sorted by line. `expand.build_graph` then turns a Spec at given
-settings into a Graph.
+`parse_spec` reads the YAML (yamlnodes) once and turns it into the records below, checking the
+whole document against the schema on the way and reporting every problem it finds, sorted by
+line. Nothing after this stage reads YAML: `expand.build_graph` walks these records.
+Values that may be expressions stay as `Field`s (text, type hint and line) to be evaluated at
+expansion or, when they read channel counts or alpha, in the shape pass.
 """
 
 from __future__ import annotations
@@ -15,39 +17,113 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import CostcalcError, Problem, SpecError
-from .expr import ExprError, evaluate, make_divisible
+from .expr import ExprError, Unknown, check_syntax
 from .ops import OPS
 from .schema import (
     ACTS,
     BLOCK_KEYS,
     COMMON_KEYS,
-    DEFERRED,
+    INPUT_KEYS,
     MERGES,
     NORMS,
+    PARALLEL_KEYS,
     PARAM_ROLES,
     RESIDUAL_KEYS,
-    ROUNDING,
     SCHEMAS,
     SUGAR_KEYS,
     SUGAR_KINDS,
     TOP_KEYS,
     VARIANT_KEYS,
+    WIDTH_KEYS,
+    Field,
     FieldError,
+    Number,
     check_positive,
     coerce,
     describe,
     did_you_mean,
 )
+from .width import WidthRule
 from .yamlnodes import Node, parse_yaml, plain
+
+# ---------------------------------------------------------------------------------------------
+# The spec model
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A layer name in an entry's `inputs`."""
+
+    name: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpCall:
+    """A layer of a registered kind; `fields` are keyed by the op's dataclass field names, with
+    the spec's `defaults` for the kind merged in."""
+
+    kind: str
+    fields: Mapping[str, Field]
+    norm: Field | None = None
+    act: Field | None = None
+    scale: Field | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCall:
+    """A use of a block defined under `blocks:`, with the arguments it passes."""
+
+    block: str
+    args: Mapping[str, Field]
+
+
+@dataclass(frozen=True, slots=True)
+class Parallel:
+    """Branches run on the same input, merged by `merge` (concat or add)."""
+
+    branches: tuple[tuple[Entry, ...], ...]
+    merge: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One element of a `layers:` list and the keys every entry may carry."""
+
+    body: OpCall | BlockCall | Parallel
+    name: str | None
+    inputs: tuple[Ref, ...] | None
+    n: Field | None
+    when: Field | None
+    line: int
+
+    @property
+    def kind(self) -> str:
+        body = self.body
+        if isinstance(body, OpCall):
+            return body.kind
+        return body.block if isinstance(body, BlockCall) else "parallel"
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """A block's shortcut: `shortcut` entries on the block input, merged with the block's
+    output when `when` holds, then an optional activation."""
+
+    when: Field | None
+    shortcut: tuple[Entry, ...]
+    merge: str
+    act: Field | None
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
 class BlockDef:
     name: str
-    args: Mapping[str, Node]  # default values; null = required
-    repeat: Mapping[str, Node]  # argument values on repetitions after the first
-    layers: Node
-    residual: Node | None
+    args: Mapping[str, Field | None]  # default values; None = required
+    repeat: Mapping[str, Field]  # argument values on repetitions after the first
+    layers: tuple[Entry, ...]
+    residual: Residual | None
     line: int
 
 
@@ -61,25 +137,6 @@ class Variant:
 
 
 @dataclass(frozen=True, slots=True)
-class WidthRule:
-    multiplier: float = 1.0
-    round: str = "nearest"
-    divisor: int = 8
-    min: int = 1
-
-    def apply(self, channels: int, alpha: float) -> int:
-        """Scale a channel count by alpha; at alpha = 1 counts stay as written."""
-        if alpha == 1.0:
-            return channels
-        value = channels * alpha
-        if self.round == "truncate":
-            return max(int(value), self.min)
-        if self.round == "divisor":
-            return make_divisible(value, self.divisor, self.min)
-        return max(int(round(value)), self.min)
-
-
-@dataclass(frozen=True, slots=True)
 class Spec:
     file: str
     name: str
@@ -88,12 +145,15 @@ class Spec:
     channels: int
     size: tuple[int, int]
     width: WidthRule
-    defaults: Mapping[str, Mapping[str, Node]]
     blocks: Mapping[str, BlockDef]
-    layers: Node
+    layers: tuple[Entry, ...]
     args: Mapping[str, Any]
     variants: Mapping[str, Variant]
     paper_params: tuple[str, ...] | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
 
 
 def bundled_dir(kind: str = "networks") -> Path:
@@ -141,37 +201,44 @@ def load_spec(ref: str | Path) -> Spec:
 
 
 def parse_spec(text: str, file: str = "<spec>") -> Spec:
-    root = parse_yaml(text, file)
-    return _Validator(file).spec(root)
+    return _Parser(file).spec(parse_yaml(text, file))
 
 
 # ---------------------------------------------------------------------------------------------
-# Schema validation: collect every problem
+# The parser: YAML nodes -> the records above, collecting every problem
 
 
-def _syntax_only(text: str) -> Any:
+class _Expression(Unknown):
+    """Stands for an expression's value while a spec is parsed (it is evaluated later)."""
+
+
+def _syntax_only(text: str) -> _Expression:
+    """At parse time an expression is checked for its form only."""
     try:
-        evaluate(text, _AnyNames())
+        check_syntax(text)
     except ExprError as exc:
-        if "unknown name" not in exc.what:
-            raise FieldError(exc.what, exc.fix) from None
-    return DEFERRED
+        raise FieldError(exc.what, exc.fix) from None
+    return _Expression()
 
 
-class _AnyNames(dict):
-    """Names for a syntax check: every name exists and is 1."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __getitem__(self, key: str) -> int:
-        return 1
+def _is_expression(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return any(_is_expression(v) for v in value)
+    return isinstance(value, _Expression)
 
 
-class _Validator:
+_EMPTY = Node({}, 0)
+
+
+class _Parser:
+    """Reads the located YAML once. Every method records problems and returns what it could
+    read, so that one run reports everything wrong with a file."""
+
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
+        self.block_nodes: dict[str, Node] = {}
+        self.defaults: dict[str, dict[str, Field]] = {}
 
     def problem(self, line: int, what: str, fix: str = "") -> None:
         self.problems.append(Problem(self.file, line, what, fix))
@@ -182,20 +249,42 @@ class _Validator:
         self.problem(node.line, f"{what} must be a mapping, got {describe(node.value)}")
         return {}
 
-    def keys(self, entries: Mapping[str, Node], allowed: set[str], what: str) -> None:
+    def keys(self, entries: Mapping[str, Node], allowed: set[str] | Mapping[str, Any],
+             what: str) -> None:
         for key, node in entries.items():
             if key not in allowed:
                 self.problem(node.line, f"{what}: unknown field '{key}'",
                              did_you_mean(key, allowed))
 
-    def value(self, hint: Any, node: Node, what: str, default: Any = None) -> Any:
+    def checked(self, key: str, node: Node, hint: Any, what: str) -> tuple[bool, Any]:
+        """(True, value) when the node fits `hint`, an expression standing as _Expression;
+        else (False, None) and a problem."""
         try:
             value = coerce(hint, plain(node), _syntax_only)
-            check_positive(what, value)
-            return value
+            check_positive(key, value)
         except FieldError as exc:
             self.problem(node.line, f"{what}: {exc.what}", exc.fix)
+            return False, None
+        return True, value
+
+    def field(self, key: str, node: Node, hint: Any, what: str) -> Field | None:
+        """A value that may be an expression, as a Field; None when it cannot be right."""
+        ok, value = self.checked(key, node, hint, what)
+        if not ok:
+            return None
+        constant = not _is_expression(value)
+        return Field(key, plain(node), hint, node.line, what, value if constant else None,
+                     constant)
+
+    def constant(self, key: str, node: Node, hint: Any, what: str, default: Any = None) -> Any:
+        """A value that must be written as it is, not as an expression."""
+        ok, value = self.checked(key, node, hint, what)
+        if ok and _is_expression(value):
+            self.problem(node.line, f"{what} must be a number, not an expression")
             return default
+        return value if ok else default
+
+    # -- the document
 
     def spec(self, root: Node) -> Spec:
         top = self.mapping(root, "the spec")
@@ -206,27 +295,23 @@ class _Validator:
         if "version" in top and top["version"].value != 1:
             self.problem(top["version"].line, f"unsupported version {top['version'].value!r}",
                          "write `version: 1`")
-        name = self._text(top.get("name"), "name")
-        source = self._text(top.get("source"), "source")
-        description = self._text(top.get("description"), "description")
         channels, size = self._input(top.get("input"))
-        width = self._width(top.get("width"))
-        args = self._args(top.get("args"), "args")
-        blocks = self._blocks(top.get("blocks"))
-        defaults = self._defaults(top.get("defaults"))
-        variants = self._variants(top.get("variants"), args)
-        paper_params = self._paper_params(top.get("paper_params"))
-        layers = top.get("layers", Node([], 1))
-        self.entries(layers, blocks, set(args), defaults)
-        for block in blocks.values():
-            names = set(args) | set(block.args) | {"c_in"}
-            self.entries(block.layers, blocks, names, defaults, block.name)
-            if block.residual is not None:
-                self._residual(block.residual, blocks, names, defaults)
+        args = self._numbers(top.get("args"), "args")
+        self.defaults = self._defaults(top.get("defaults"))
+        self.block_nodes = self.mapping(top["blocks"], "blocks") if "blocks" in top else {}
+        blocks = {name: self._block(name, body) for name, body in self.block_nodes.items()}
+        self._check_recursion(blocks)
+        layers = self.entries(top.get("layers", Node([], 1)))
+        spec = Spec(self.file, self._text(top.get("name"), "name"),
+                    self._text(top.get("source"), "source"),
+                    self._text(top.get("description"), "description"), channels, size,
+                    self._width(top.get("width")),
+                    {name: b for name, b in blocks.items() if b is not None}, layers, args,
+                    self._variants(top.get("variants"), args),
+                    self._paper_params(top.get("paper_params")))
         if self.problems:
             raise SpecError(self.problems)
-        return Spec(self.file, name, source, description, channels, size, width, defaults,
-                    blocks, layers, args, variants, paper_params)
+        return spec
 
     def _text(self, node: Node | None, what: str) -> str:
         if node is None:
@@ -240,102 +325,63 @@ class _Validator:
         if node is None:
             return 3, (224, 224)
         entries = self.mapping(node, "input")
-        self.keys(entries, {"channels", "size"}, "input")
-        channels = self.value(int, entries["channels"], "input: 'channels'", 3) \
+        self.keys(entries, INPUT_KEYS, "input")
+        channels = self.constant("channels", entries["channels"], int, "input: 'channels'", 3) \
             if "channels" in entries else 3
         if "size" not in entries:
             self.problem(node.line, "input: missing required field 'size'",
                          "e.g. `size: 224` or `size: [224, 224]`")
             return channels, (224, 224)
-        size = self.value(int | tuple[int, int], entries["size"], "input: 'size'", 224)
-        if size is DEFERRED or (isinstance(size, tuple) and DEFERRED in size):
-            self.problem(entries["size"].line, "input: 'size' must be a number, not an expression")
-            size = 224
+        size = self.constant("size", entries["size"], int | tuple[int, int], "input: 'size'",
+                             224)
         return channels, (size, size) if isinstance(size, int) else size
 
     def _width(self, node: Node | None) -> WidthRule:
         if node is None:
             return WidthRule()
         entries = self.mapping(node, "width")
-        self.keys(entries, {"multiplier", "round", "divisor", "min"}, "width")
-        hints = {"multiplier": float, "round": Literal[ROUNDING],
-                 "divisor": int, "min": int}
-        values = {k: self.value(hints[k], v, f"width: '{k}'") for k, v in entries.items()
-                  if k in hints}
-        values = {k: v for k, v in values.items() if v is not None and v is not DEFERRED}
-        return WidthRule(**values)
+        self.keys(entries, WIDTH_KEYS, "width")
+        values = {k: self.constant(k, v, WIDTH_KEYS[k], f"width: '{k}'")
+                  for k, v in entries.items() if k in WIDTH_KEYS}
+        return WidthRule(**{k: v for k, v in values.items() if v is not None})
 
-    def _args(self, node: Node | None, what: str, allow_null: bool = False) -> dict[str, Any]:
-        if node is None:
-            return {}
+    def _numbers(self, node: Node | None, what: str) -> dict[str, Any]:
+        """Spec and variant `args`: numbers or true/false, never expressions."""
         out: dict[str, Any] = {}
-        for key, value in self.mapping(node, what).items():
-            v = value.value
-            if v is None and allow_null:
-                out[key] = None
-            elif isinstance(v, bool) or isinstance(v, int | float):
-                out[key] = v
+        for key, value in (self.mapping(node, what) if node is not None else {}).items():
+            if isinstance(value.value, bool | int | float):
+                out[key] = value.value
             else:
                 self.problem(value.line, f"{what}: '{key}' must be a number or true/false, got "
-                             f"{describe(v)}")
+                             f"{describe(value.value)}")
         return out
 
-    def _blocks(self, node: Node | None) -> dict[str, BlockDef]:
-        if node is None:
-            return {}
-        blocks = {}
-        for name, body in self.mapping(node, "blocks").items():
-            if name in OPS or name == "parallel":
-                self.problem(body.line, f"block name '{name}' is already a layer kind",
-                             "choose another name")
-                continue
-            entries = self.mapping(body, f"block '{name}'")
-            self.keys(entries, BLOCK_KEYS, f"block '{name}'")
-            if "layers" not in entries:
-                self.problem(body.line, f"block '{name}': missing required field 'layers'")
-            arg_nodes = self.mapping(entries["args"], f"block '{name}': args") \
-                if "args" in entries else {}
-            self._args(entries.get("args"), f"block '{name}': args", allow_null=True)
-            repeat = self.mapping(entries["repeat"], f"block '{name}': repeat") \
-                if "repeat" in entries else {}
-            for key, value in repeat.items():
-                if key not in arg_nodes:
-                    self.problem(value.line, f"block '{name}': repeat sets unknown argument "
-                                 f"'{key}'", did_you_mean(key, arg_nodes))
-            blocks[name] = BlockDef(name, arg_nodes, repeat, entries.get("layers", Node([], 0)),
-                                    entries.get("residual"), body.line)
-        return blocks
-
-    def _defaults(self, node: Node | None) -> dict[str, dict[str, Node]]:
-        if node is None:
-            return {}
+    def _defaults(self, node: Node | None) -> dict[str, dict[str, Field]]:
         out = {}
-        for kind, body in self.mapping(node, "defaults").items():
+        for kind, body in (self.mapping(node, "defaults") if node is not None else {}).items():
             if kind not in SCHEMAS:
                 self.problem(body.line, f"defaults: unknown layer kind '{kind}'",
                              did_you_mean(kind, SCHEMAS))
                 continue
             fields = self.mapping(body, f"defaults: {kind}")
-            self._op_fields(kind, fields, set(), check_required=False)
-            out[kind] = fields
+            out[kind] = self._check_op_keys(kind, fields, in_defaults=True)
         return out
 
     def _variants(self, node: Node | None, args: Mapping[str, Any]) -> dict[str, Variant]:
-        if node is None:
-            return {}
         out = {}
-        for name, body in self.mapping(node, "variants").items():
-            entries = self.mapping(body, f"variant '{name}'")
-            self.keys(entries, VARIANT_KEYS, f"variant '{name}'")
-            width = self.value(float, entries["width"], f"variant '{name}': 'width'") \
+        for name, body in (self.mapping(node, "variants") if node is not None else {}).items():
+            what = f"variant '{name}'"
+            entries = self.mapping(body, what)
+            self.keys(entries, VARIANT_KEYS, what)
+            width = self.constant("width", entries["width"], float, f"{what}: 'width'") \
                 if "width" in entries else None
-            res = self.value(int | tuple[int, int], entries["resolution"],
-                             f"variant '{name}': 'resolution'") if "resolution" in entries else None
-            vargs = self._args(entries.get("args"), f"variant '{name}': args")
+            res = self.constant("resolution", entries["resolution"], int | tuple[int, int],
+                                f"{what}: 'resolution'") if "resolution" in entries else None
+            vargs = self._numbers(entries.get("args"), f"{what}: args")
             for key in vargs:
                 if key not in args:
                     self.problem(entries["args"].value[key].line,
-                                 f"variant '{name}': unknown argument '{key}'",
+                                 f"{what}: unknown argument '{key}'",
                                  did_you_mean(key, args) if args else
                                  "declare it under the top-level `args:`")
             out[name] = Variant(name, width, res, vargs,
@@ -357,111 +403,221 @@ class _Validator:
                 roles.append(item.value)
         return tuple(roles)
 
-    def _residual(self, node: Node, blocks: Mapping[str, BlockDef], names: set[str],
-                  defaults: Mapping[str, Any]) -> None:
-        if isinstance(node.value, bool | str):
-            self.value(bool, node, "residual")
-            return
-        entries = self.mapping(node, "residual")
-        self.keys(entries, RESIDUAL_KEYS, "residual")
-        if "when" in entries:
-            self.value(bool, entries["when"], "residual: 'when'")
-        if "merge" in entries:
-            self.value(Literal["concat", "add"], entries["merge"], "residual: 'merge'")
-        if "act" in entries:
-            self.value(Literal[ACTS], entries["act"], "residual: 'act'")
-        if "shortcut" in entries:
-            self.entries(entries["shortcut"], blocks, names, defaults)
+    # -- blocks
 
-    def _op_fields(self, kind: str, fields: Mapping[str, Node], provided_defaults: set[str],
-                   check_required: bool = True, line: int = 0) -> None:
+    def _block(self, name: str, body: Node) -> BlockDef | None:
+        what = f"block '{name}'"
+        if name in OPS or name == "parallel":
+            self.problem(body.line, f"block name '{name}' is already a layer kind",
+                         "choose another name")
+            return None
+        entries = self.mapping(body, what)
+        self.keys(entries, BLOCK_KEYS, what)
+        if "layers" not in entries:
+            self.problem(body.line, f"{what}: missing required field 'layers'")
+        args: dict[str, Field | None] = {}
+        for key, value in (self.mapping(entries["args"], f"{what}: args")
+                           if "args" in entries else {}).items():
+            if value.value is None:
+                args[key] = None
+            elif isinstance(value.value, int | float) and not isinstance(value.value, bool):
+                args[key] = self.field(key, value, Number, f"{what}: '{key}'")
+            else:
+                self.problem(value.line, f"{what}: args: '{key}' must be a number (or null: "
+                             f"required), got {describe(value.value)}")
+        repeat = {}
+        for key, value in (self.mapping(entries["repeat"], f"{what}: repeat")
+                           if "repeat" in entries else {}).items():
+            if key not in args:
+                self.problem(value.line, f"{what}: repeat sets unknown argument '{key}'",
+                             did_you_mean(key, args))
+            elif (checked := self.field(key, value, Number, f"{what}: '{key}'")) is not None:
+                repeat[key] = checked
+        residual = self._residual(entries["residual"]) if "residual" in entries else None
+        return BlockDef(name, args, repeat, self.entries(entries.get("layers", Node([], 0))),
+                        residual, body.line)
+
+    def _residual(self, node: Node) -> Residual:
+        if not isinstance(node.value, dict):  # the short form: a condition
+            return Residual(self.field("when", node, bool, "residual"), (), "add", None,
+                            node.line)
+        entries = node.value
+        self.keys(entries, RESIDUAL_KEYS, "residual")
+        merge = self.constant("merge", entries["merge"], Literal["concat", "add"],
+                              "residual: 'merge'", "add") if "merge" in entries else "add"
+        return Residual(
+            self.field("when", entries["when"], bool, "residual: 'when'")
+            if "when" in entries else None,
+            self.entries(entries["shortcut"]) if "shortcut" in entries else (),
+            merge,
+            self.field("act", entries["act"], Literal[ACTS], "residual: 'act'")
+            if "act" in entries else None,
+            node.line)
+
+    def _check_recursion(self, blocks: Mapping[str, BlockDef | None]) -> None:
+        """A block may not use itself, directly or through other blocks."""
+        uses = {name: _uses(block) for name, block in blocks.items() if block is not None}
+        reported: set[str] = set()
+        for start in uses:
+            path = _cycle(start, uses)
+            if path and path[0] not in reported:
+                reported.update(path)
+                line = next(line for used, line in uses[path[-1]] if used == path[0])
+                cycle = " -> ".join([*path, path[0]])
+                self.problem(line, f"block '{path[0]}' uses itself"
+                             + (f" through {cycle}" if len(path) > 1 else ""),
+                             "blocks cannot be recursive")
+
+    # -- entries
+
+    def entries(self, node: Node) -> tuple[Entry, ...]:
+        if not isinstance(node.value, list):
+            self.problem(node.line, f"expected a list of layers, got {describe(node.value)}")
+            return ()
+        out = []
+        for item in node.value:
+            entry = self._entry(item)
+            if entry is not None:
+                out.append(entry)
+        return tuple(out)
+
+    def _entry(self, item: Node) -> Entry | None:
+        if not isinstance(item.value, dict) or len(item.value) != 1:
+            self.problem(item.line, "a layer entry must be one `kind: {fields}` mapping",
+                         "e.g. `- conv: {out: 32, kernel: 3, stride: 2}`")
+            return None
+        (kind, body), = item.value.items()
+        known = set(SCHEMAS) | set(self.block_nodes) | {"parallel"}
+        if kind not in known:
+            self.problem(item.line, f"unknown layer kind or block '{kind}'",
+                         did_you_mean(kind, known))
+            return None
+        if body.value is not None and not isinstance(body.value, dict):
+            self.problem(body.line, f"{kind}: fields must be a mapping, got "
+                         f"{describe(body.value)}")
+            return None
+        fields: dict[str, Node] = body.value or {}
+        if kind in SCHEMAS:
+            call: OpCall | BlockCall | Parallel | None = self._op(kind, fields, item.line)
+        elif kind == "parallel":
+            call = self._parallel(fields, item.line)
+        else:
+            call = self._block_call(kind, fields, item.line)
+        name = self._name(fields["name"], kind) if "name" in fields else None
+        inputs = self._inputs(fields["inputs"], kind) if "inputs" in fields else None
+        if inputs is not None and len(inputs) != 1 and not isinstance(call, OpCall):
+            self.problem(fields["inputs"].line, f"{kind} takes one input, got {len(inputs)}",
+                         "blocks and parallel entries start from one layer")
+        n = self.field("n", fields["n"], int, f"{kind}: 'n'") if "n" in fields else None
+        when = self.field("when", fields["when"], bool, f"{kind}: 'when'") \
+            if "when" in fields else None
+        return None if call is None else Entry(call, name, inputs, n, when, item.line)
+
+    def _name(self, node: Node, kind: str) -> str | None:
+        if not isinstance(node.value, str) or not node.value or "." in node.value:
+            self.problem(node.line, f"{kind}: 'name' must be text without dots, got "
+                         f"{describe(node.value)}")
+            return None
+        return node.value
+
+    def _inputs(self, node: Node, kind: str) -> tuple[Ref, ...] | None:
+        if not isinstance(node.value, list) or not all(isinstance(i.value, str)
+                                                       for i in node.value):
+            self.problem(node.line, f"{kind}: 'inputs' must be a list of layer names")
+            return None
+        if not node.value:
+            self.problem(node.line, "'inputs' is empty", "name at least one input layer")
+            return None
+        return tuple(Ref(i.value, i.line) for i in node.value)
+
+    def _check_op_keys(self, kind: str, fields: Mapping[str, Node],
+                       in_defaults: bool = False) -> dict[str, Field]:
+        """The op fields (and sugar) of a layer or of `defaults: KIND`, checked."""
         schema = SCHEMAS[kind]
-        allowed = set(schema.keys) | COMMON_KEYS
+        allowed = set(schema.keys) | (set() if in_defaults else COMMON_KEYS)
         if kind in SUGAR_KINDS:
             allowed |= SUGAR_KEYS
         elif "out" in schema.keys:
             allowed.add("scale")
         self.keys(fields, allowed, kind)
+        sugar = {"norm": Literal[NORMS], "act": Literal[ACTS], "scale": bool}
+        out = {}
         for key, node in fields.items():
-            if key in schema.keys:
-                self.value(schema.hints[schema.keys[key]], node, f"{kind}: '{key}'")
-        if "norm" in fields:
-            self.value(Literal[NORMS], fields["norm"], f"{kind}: 'norm'")
-        if "act" in fields:
-            self.value(Literal[ACTS], fields["act"], f"{kind}: 'act'")
-        if "scale" in fields:
-            self.value(bool, fields["scale"], f"{kind}: 'scale'")
-        if check_required:
-            for key in sorted(schema.required - set(fields) - provided_defaults):
-                self.problem(line, f"{kind}: missing required field '{key}'",
-                             f"add `{key}: ...` to this layer or to `defaults: {kind}`")
+            hint = schema.hints[schema.keys[key]] if key in schema.keys else sugar.get(key)
+            if hint is not None and key in allowed:
+                checked = self.field(key, node, hint, f"{kind}: '{key}'")
+                if checked is not None:
+                    out[schema.keys.get(key, key)] = checked
+        return out
 
-    def entries(self, node: Node, blocks: Mapping[str, BlockDef], names: set[str],
-                defaults: Mapping[str, Any], in_block: str | None = None) -> None:
-        if not isinstance(node.value, list):
-            self.problem(node.line, f"expected a list of layers, got {describe(node.value)}")
-            return
-        for item in node.value:
-            kind, body = self._entry(item, blocks)
-            if kind is None:
-                continue
-            fields = body.value if isinstance(body.value, dict) else {}
-            for key in ("n", "inputs", "when", "name"):
-                if key in fields:
-                    self._common(key, fields[key], kind)
-            if kind in SCHEMAS:
-                self._op_fields(kind, fields, set(defaults.get(kind, {})), line=item.line)
-            elif kind == "parallel":
-                self.keys(fields, {"branches", "merge"} | COMMON_KEYS, "parallel")
-                self.value(Literal[MERGES], fields.get("merge", Node("concat", item.line)),
-                           "parallel: 'merge'")
-                branches = fields.get("branches")
-                if branches is None or not isinstance(branches.value, list):
-                    self.problem(item.line, "parallel: 'branches' must be a list of layer lists")
-                    continue
-                for branch in branches.value:
-                    self.entries(branch, blocks, names, defaults, in_block)
-            else:
-                block = blocks[kind]
-                if in_block == kind:
-                    self.problem(item.line, f"block '{kind}' uses itself",
-                                 "blocks cannot be recursive")
-                    continue
-                self.keys(fields, set(block.args) | COMMON_KEYS, f"block '{kind}'")
-                for arg, default in block.args.items():
-                    if default.value is None and arg not in fields:
-                        self.problem(item.line, f"block '{kind}': missing required argument "
-                                     f"'{arg}'")
-                for key, value in fields.items():
-                    if key in block.args and isinstance(value.value, str):
-                        self.value(float, value, f"block '{kind}': '{key}'")
+    def _op(self, kind: str, fields: Mapping[str, Node], line: int) -> OpCall | None:
+        before = len(self.problems)
+        defaults = self.defaults.get(kind, {})  # checked once, where they are written
+        checked = {**defaults, **self._check_op_keys(kind, fields)}
+        given = {f.key for f in defaults.values()} | set(fields)
+        for key in sorted(SCHEMAS[kind].required - given):
+            self.problem(line, f"{kind}: missing required field '{key}'",
+                         f"add `{key}: ...` to this layer or to `defaults: {kind}`")
+        if len(self.problems) > before:
+            return None
+        sugar = {key: checked.pop(key, None) for key in ("norm", "act", "scale")}
+        return OpCall(kind, checked, **sugar)
 
-    def _entry(self, item: Node, blocks: Mapping[str, BlockDef]) -> tuple[str | None, Node]:
-        if not isinstance(item.value, dict) or len(item.value) != 1:
-            self.problem(item.line, "a layer entry must be one `kind: {fields}` mapping",
-                         "e.g. `- conv: {out: 32, kernel: 3, stride: 2}`")
-            return None, item
-        (kind, body), = item.value.items()
-        known = set(SCHEMAS) | set(blocks) | {"parallel"}
-        if kind not in known:
-            self.problem(item.line, f"unknown layer kind or block '{kind}'",
-                         did_you_mean(kind, known))
-            return None, body
-        if body.value is not None and not isinstance(body.value, dict):
-            self.problem(body.line, f"{kind}: fields must be a mapping, got "
-                         f"{describe(body.value)}")
-            return None, body
-        return kind, Node(body.value or {}, body.line if body.value else item.line)
+    def _parallel(self, fields: Mapping[str, Node], line: int) -> Parallel | None:
+        self.keys(fields, PARALLEL_KEYS | COMMON_KEYS, "parallel")
+        merge = self.constant("merge", fields.get("merge", Node("concat", line)),
+                              Literal[MERGES], "parallel: 'merge'", "concat")
+        branches = fields.get("branches")
+        if branches is None or not isinstance(branches.value, list):
+            self.problem(line, "parallel: 'branches' must be a list of layer lists")
+            return None
+        return Parallel(tuple(self.entries(branch) for branch in branches.value), merge)
 
-    def _common(self, key: str, node: Node, kind: str) -> None:
-        if key == "n":
-            self.value(int, node, f"{kind}: 'n'")
-        elif key == "when":
-            self.value(bool, node, f"{kind}: 'when'")
-        elif key == "name":
-            if not isinstance(node.value, str) or not node.value or "." in node.value:
-                self.problem(node.line, f"{kind}: 'name' must be text without dots, got "
-                             f"{describe(node.value)}")
-        elif not isinstance(node.value, list) or not all(
-                isinstance(i.value, str) for i in node.value):
-            self.problem(node.line, f"{kind}: 'inputs' must be a list of layer names")
+    def _block_call(self, kind: str, fields: Mapping[str, Node], line: int) -> BlockCall | None:
+        what = f"block '{kind}'"
+        body = self.block_nodes[kind]
+        arg_nodes = body.value.get("args", _EMPTY) if isinstance(body.value, dict) else _EMPTY
+        declared = arg_nodes.value if isinstance(arg_nodes.value, dict) else {}
+        self.keys(fields, set(declared) | COMMON_KEYS, what)
+        for arg, default in declared.items():
+            if default.value is None and arg not in fields:
+                self.problem(line, f"{what}: missing required argument '{arg}'")
+        args = {}
+        for key, value in fields.items():
+            if key in declared and (checked := self.field(key, value, Number,
+                                                          f"{what}: '{key}'")) is not None:
+                args[key] = checked
+        return BlockCall(kind, args)
+
+
+def _uses(block: BlockDef) -> list[tuple[str, int]]:
+    """The blocks a block's entries call, with the line of each call."""
+    found: list[tuple[str, int]] = []
+
+    def walk(entries: tuple[Entry, ...]) -> None:
+        for entry in entries:
+            if isinstance(entry.body, BlockCall):
+                found.append((entry.body.block, entry.line))
+            elif isinstance(entry.body, Parallel):
+                for branch in entry.body.branches:
+                    walk(branch)
+
+    walk(block.layers)
+    if block.residual is not None:
+        walk(block.residual.shortcut)
+    return found
+
+
+def _cycle(start: str, uses: Mapping[str, list[tuple[str, int]]]) -> list[str]:
+    """A path of block uses from `start` back to itself ([] if there is none)."""
+    stack: list[list[str]] = [[start]]
+    seen: set[str] = set()
+    while stack:
+        path = stack.pop()
+        for used, _ in uses.get(path[-1], []):
+            if used == start:
+                return path
+            if used not in seen:
+                seen.add(used)
+                stack.append([*path, used])
+    return []

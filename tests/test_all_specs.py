@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from costcalc import analyze, build_graph, infer_shapes, load_spec, metrics
+from costcalc import analyze, build_graph, load_spec, metrics
 from costcalc.ops import Shape
+from costcalc.shapes import shape_graph
 from costcalc.spec import bundled_specs
 
 SPECS = [p.stem for p in bundled_specs()]
@@ -49,8 +50,8 @@ def test_vectorized_resolution_matches_scalar(name: str) -> None:
     graph = build_graph(spec)
     base = graph.layers[0].op.height
     sizes = np.array([base, base + 32, base + 64], dtype=np.int64)
-    shapes = infer_shapes(graph, Shape(graph.layers[0].op.channels, sizes, sizes))
-    vector = sum(metrics.macs(graph, shapes).values())
+    (shaped,) = shape_graph(graph, Shape(graph.layers[0].op.channels, sizes, sizes))
+    vector = sum(metrics.macs(shaped.graph, shaped.shapes).values())
     for i, s in enumerate(sizes):
         scalar = analyze(spec, resolution=int(s)).totals.macs
         assert int(np.broadcast_to(vector, sizes.shape)[i]) == scalar
