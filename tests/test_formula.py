@@ -19,11 +19,35 @@ def values(name: str, **args) -> tuple[dict, dict, dict]:
     return data["closed"], data["graph"], {c.key: c.agree for c in result.checks}
 
 
-@pytest.mark.parametrize("name", [n for n in FORMULAS if n != "lowrank"])
+@pytest.mark.parametrize("name", list(FORMULAS))
 def test_every_formula_agrees_with_the_graph_at_defaults(name: str) -> None:
-    result = evaluate_formula(name)
-    assert result.agree and all(c.agree for c in result.checks if c.graph is not None)
+    """Every check agrees, except those the formula's data marks as a document's expression
+    that never equals its count (the finding)."""
+    formula, result = FORMULAS[name], evaluate_formula(name)
+    expected = {q.key: not q.disagrees for q in formula.quantities}
+    assert {c.key: c.agree for c in result.checks} == expected
+    assert result.agree == all(expected.values())
     assert result.findings
+
+
+def test_only_the_lowrank_notes_ratio_is_expected_to_disagree() -> None:
+    marked = [(name, q.key) for name, f in FORMULAS.items() for q in f.quantities
+              if q.disagrees]
+    assert marked == [("lowrank", "stated_ratio")]
+
+
+def test_formula_networks_are_built_without_the_spec_parser(monkeypatch) -> None:
+    import costcalc.report
+    import costcalc.spec
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("formula networks must not go through the spec parser")
+
+    for module, attr in [(costcalc.spec, "parse_spec"), (costcalc.spec, "load_spec"),
+                         (costcalc.report, "load_spec"), (costcalc.report, "build_graph")]:
+        monkeypatch.setattr(module, attr, refuse)
+    for name in FORMULAS:
+        assert evaluate_formula(name).checks
 
 
 def test_separable_reproduces_mobilenet_table3() -> None:
@@ -54,6 +78,9 @@ def test_lowrank_notes_never_equal_the_exact_ratio(m: int, n: int, k: int) -> No
     closed, graph, agree = values("lowrank", m=m, n=n, k=k)
     assert (graph["full_macs"], graph["low_macs"]) == (m * n, k * (m + n))
     assert agree["exact_ratio"] and not agree["stated_ratio"]
+    # the notes' 2k/(m+n) is checked against the counted ratio, which k(m+n)/(mn) equals
+    assert graph["stated_ratio"] == graph["exact_ratio"] == (k * (m + n)) / (m * n)
+    assert closed["exact_ratio"] == pytest.approx(graph["exact_ratio"], rel=1e-12)
     assert closed["stated_ratio"] / graph["exact_ratio"] == pytest.approx(2 * m * n / (m + n) ** 2)
     assert closed["stated_ratio"] <= graph["exact_ratio"] / 2 + 1e-12
 
@@ -106,6 +133,16 @@ def test_errors() -> None:
     with pytest.raises(CostcalcError, match="(?s)unknown formula .seperable.*did you mean "
                                             "'separable'"):
         evaluate_formula("seperable")
+    with pytest.raises(CostcalcError, match="(?s)unknown formula 'nope'.*allowed: asymmetric"):
+        evaluate_formula("nope")
+    with pytest.raises(CostcalcError, match="'A': 'out' must be a whole number of at least 1, "
+                                            "got 0"):
+        evaluate_formula("lowrank", {"m": 0})
+    with pytest.raises(CostcalcError, match="'conv': 'kernel' must be a whole number of at "
+                                            "least 1, got 2.5"):
+        evaluate_formula("asymmetric", {"n": 2.5})
+    with pytest.raises(CostcalcError, match="'input': 'height' must be a whole number"):
+        evaluate_formula("separable", {"rho": 0})
     with pytest.raises(CostcalcError, match="unknown argument 'q'"):
         evaluate_formula("lowrank", {"q": 1})
     with pytest.raises(CostcalcError, match="must be a non-negative number"):
