@@ -171,3 +171,93 @@ def test_renaming_layers_changes_nothing(names: list[str]) -> None:
     assert renamed.totals == base.totals
     assert [(r.kind, r.output, r.macs) for r in renamed.layers] == \
         [(r.kind, r.output, r.macs) for r in base.layers]
+
+
+def test_validate_reports_mutually_recursive_blocks_located(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from costcalc.cli import main
+
+    path = tmp_path / "loop.yaml"
+    path.write_text(spec("""
+        blocks:
+          a:
+            layers:
+              - b: {}
+          b:
+            layers:
+              - parallel: {branches: [[c: {}]]}
+          c:
+            layers:
+              - a: {}
+        layers:
+          - a: {}
+        """))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{path}:14: block 'a' uses itself through a -> b -> c -> a",
+        "  fix: blocks cannot be recursive"]
+
+
+def test_the_spec_model_is_typed_records_not_yaml() -> None:
+    from costcalc.spec import BlockCall, Entry, OpCall, Parallel
+    from costcalc.yamlnodes import Node
+
+    parsed = parse_spec(spec("""
+        defaults:
+          conv: {bias: false, act: relu}
+        blocks:
+          b:
+            args: {c: null}
+            layers:
+              - conv: {out: c, kernel: 1}
+        layers:
+          - conv: {name: stem, out: 8, kernel: 3}
+          - b: {c: 16, n: 2}
+          - parallel: {branches: [[conv: {out: 4}], []]}
+        """))
+    stem, block, par = parsed.layers
+    assert isinstance(stem, Entry) and isinstance(stem.body, OpCall)
+    assert (stem.name, stem.line, stem.body.act.raw, stem.body.fields["bias"].raw) == \
+        ("stem", 13, "relu", False)
+    assert stem.body.act.line == 6  # the kind's defaults are merged in, with their own lines
+    assert isinstance(block.body, BlockCall) and block.n.raw == 2
+    assert isinstance(par.body, Parallel) and len(par.body.branches) == 2
+
+    def no_nodes(value) -> None:
+        assert not isinstance(value, Node), value
+        if hasattr(value, "__dataclass_fields__"):
+            for name in value.__dataclass_fields__:
+                no_nodes(getattr(value, name))
+        elif isinstance(value, tuple | list):
+            for item in value:
+                no_nodes(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                no_nodes(item)
+
+    no_nodes(parsed)
+
+
+def test_width_and_channel_expressions_wait_for_the_shape_pass() -> None:
+    """The graph does not depend on alpha: the same graph shaped at two widths gives each
+    width's channel counts, and a condition on channels decides per width."""
+    from costcalc.shapes import shape_graph
+
+    text = spec("""
+        width: {round: nearest, min: 1}
+        layers:
+          - conv: {name: a, out: 8, kernel: 1}
+          - conv: {name: b, out: 12, kernel: 1, scale: false, when: c_in != 12}
+          - conv: {name: c, out: c_in * 2, kernel: 1, scale: false}
+        """)
+    graph = build_graph(parse_spec(text))
+    (at_1,) = shape_graph(graph, alpha=1.0)
+    (at_1_5,) = shape_graph(graph, alpha=1.5)
+    assert [(layer.name, at_1.shapes[layer.name].c) for layer in at_1.graph.layers] == [
+        ("input", 3), ("a", 8), ("b", 12), ("c", 24)]
+    # at 1.5, a has 12 channels, so b (when c_in != 12) does not exist and c reads a
+    assert [(layer.name, at_1_5.shapes[layer.name].c) for layer in at_1_5.graph.layers] == [
+        ("input", 3), ("a", 12), ("c", 24)]
+    assert at_1_5.graph.by_name()["c"].inputs == ("a",)
