@@ -199,3 +199,23 @@ def peak_activation_bytes(ctx: Context) -> Dim:
 
 def block_memory_bytes(ctx: Context) -> Dim:
     return nbytes(ctx.batch * block_memory(ctx.graph, ctx.shapes), ctx.bits)
+
+
+def _moved_bytes(ctx: Context) -> dict[str, Dim]:
+    """Bytes a layer reads and writes when it runs alone: its weights (kernels only, once per
+    batch), every input tensor and its output (docs/conventions.md, arithmetic intensity)."""
+    return {layer.name: nbytes(ctx.counts[layer.name].weights
+                               + ctx.batch * (sum(x.numel for x in xs) + y.numel), ctx.bits)
+            for layer, xs, y in _inputs(ctx.graph, ctx.shapes)}
+
+
+def arithmetic_intensity(ctx: Context) -> dict[str, Dim]:
+    """MACs per byte moved, per layer."""
+    moved = _moved_bytes(ctx)
+    return {n: ctx.batch * v / moved[n] for n, v in macs(ctx.graph, ctx.shapes).items()}
+
+
+def total_arithmetic_intensity(ctx: Context) -> Dim:
+    """All MACs over all bytes moved: a ratio of sums, not a sum of ratios."""
+    return (ctx.batch * sum(macs(ctx.graph, ctx.shapes).values())
+            / sum(_moved_bytes(ctx).values()))

@@ -36,6 +36,8 @@ PARAM_CONVENTION_TEXT = {
 ACTIVATION_CONVENTION = ("output elements of every layer, input included, times batch; peak = "
                          "largest live set under the sequential schedule")
 WEIGHTS_ROW = "  weights / biases / BN gamma,beta"
+INTENSITY_CONVENTION = ("MACs / bytes of each layer's kernels (raw weights), inputs and "
+                        "output, layers run unfused; total = all MACs / all bytes")
 
 
 def dtype_bits(dtype: str) -> int:
@@ -116,6 +118,10 @@ METRICS: tuple[Metric, ...] = (
            total=metrics.peak_activation_bytes, shows=frozenset({"totals"})),
     Metric("block_memory_bytes", "B", "bytes", "block memory bytes (MobileNetV2 measure)",
            total=metrics.block_memory_bytes, shows=frozenset({"totals"})),
+    Metric("arithmetic_intensity", "MAC/B", "ratio", "arithmetic intensity",
+           layer=metrics.arithmetic_intensity, total=metrics.total_arithmetic_intensity,
+           column="MACs/B", shows=frozenset({"columns", "totals", "csv"}),
+           convention=INTENSITY_CONVENTION),
 )
 
 
