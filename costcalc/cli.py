@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import tempfile
+from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import click
 
 from .errors import CostcalcError
 from .metrics import PARAM_CONVENTIONS
-from .render import Format, render
+from .render import Format, FormulaFormat, formula_list, render, render_formula
 from .report import analyze
 from .spec import bundled_specs, load_spec
 
@@ -86,6 +87,14 @@ def write_output(text: str, output: Path | None) -> None:
         raise CostcalcError(f"{output}: cannot write: {exc.strerror or exc}") from None
 
 
+def format_option(formats: type[Enum], default: Enum, help: str | None = None) -> Callable:
+    """`--format`, its choices the members of a str-Enum of formats (their renderers are a dict
+    in render.py); the command receives the member."""
+    return click.option("--format", "fmt", type=click.Choice([f.value for f in formats]),
+                        default=default.value, show_default=True, help=help,
+                        callback=lambda ctx, param, value: formats(value))
+
+
 def spec_settings(func):
     """The options that choose a network's setting, shared by report-like commands."""
     options = [
@@ -140,18 +149,17 @@ def list_specs(variants: bool) -> None:
               help="Element type for bytes: fp32, fp16, bf16, int8, int4, or e.g. 6bit.")
 @click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
               default="framework", show_default=True, help="What the params total counts.")
-@click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="table",
-              show_default=True)
+@format_option(Format, Format.table)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
-           fmt: str, output: Path | None) -> None:
+           fmt: Format, output: Path | None) -> None:
     """Per-layer and total costs of one network."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant)
-    write_output(render(result, Format(fmt), ctx.obj["columns"]), output)
+    write_output(render(result, fmt, ctx.obj["columns"]), output)
 
 
 @main.command()
@@ -206,19 +214,14 @@ def tables(check: bool, fmt: str, papers_dir: Path | None, docs_dir: Path) -> No
 @click.argument("name", required=False)
 @click.argument("args", nargs=-1)
 @click.option("--list", "show_list", is_flag=True, help="Name every formula, with its source.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-def formula(name: str | None, args: tuple[str, ...], show_list: bool, fmt: str) -> None:
+@format_option(FormulaFormat, FormulaFormat.text)
+def formula(name: str | None, args: tuple[str, ...], show_list: bool,
+            fmt: FormulaFormat) -> None:
     """A closed-form cost formula at NAME=VALUE arguments, checked against the graph engine."""
     from .formula import evaluate_formula, list_formulas
 
     if show_list or name is None:
-        items = list_formulas()
-        width = max(len(f.name) for f in items)
-        for f in items:
-            defaults = " ".join(f"{k}={v}" for k, v in f.args.items())
-            click.echo(f"{f.name.ljust(width)}  {f.description}\n{''.ljust(width)}  source: "
-                       f"{f.source}\n{''.ljust(width)}  args: {defaults}")
+        click.echo(formula_list(list_formulas()), nl=False)
         return
     try:
         values = parse_numbers(args, "m=512")
@@ -226,33 +229,4 @@ def formula(name: str | None, args: tuple[str, ...], show_list: bool, fmt: str) 
         exc.param_hint = "ARGS"
         raise
     result = evaluate_formula(name, values)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=1))
-        return
-    click.echo(f"{result.name}: {result.description}\nsource: {result.source}")
-    click.echo("args: " + " ".join(f"{k}={v}" for k, v in result.args.items())
-               + "".join(f"\nderived: {k} = {v}" for k, v in result.derived.items()))
-    rows = [("quantity", "closed form", "formula", "graph", "agree")]
-    for c in result.checks:
-        rows.append((c.label, c.expression, _num(c.closed),
-                     "-" if c.graph is None else _num(c.graph),
-                     "-" if c.agree is None else "yes" if c.agree else "NO"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        click.echo("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
-                             for i, (cell, w) in enumerate(zip(r, widths, strict=True))).rstrip())
-    for line in result.findings:
-        click.echo(f"finding: {line}")
-    click.echo("all agree with the graph count" if result.agree else
-               "the stated formula disagrees with the graph count (see findings)")
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
-                                  and abs(value) >= 1000):
-        return f"{int(value):,}"
-    return f"{value:.6g}"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    click.echo(render_formula(result, fmt), nl=False)

@@ -3,15 +3,19 @@
 Every visitor returns per-layer values keyed by layer name, in graph order; totals are their sums
 (or, for peak memory, a maximum), so a total always equals what its layers add up to. Values are
 per image and, like the ops' rules, work on Python ints and numpy arrays alike.
+
+The report's visitors (below `Context`) read the report's settings too (batch, bits, params
+convention); `report.METRICS` declares each of them once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from .errors import CostcalcError
 from .graph import Graph
-from .ops import BatchNorm, Dim, ParamCounts, Shape, maximum
+from .ops import BatchNorm, Dim, ParamCounts, Shape, any_true, maximum
 
 Shapes = Mapping[str, Shape]
 PARAM_CONVENTIONS = ("framework", "paper", "deploy")
@@ -53,8 +57,8 @@ def params(graph: Graph, counts: Mapping[str, ParamCounts], convention: str) -> 
             value = c.weights + c.biases
             if isinstance(layer.op, BatchNorm):
                 producer = producers[layer.inputs[0]]
-                if producer.op.folds_bn:
-                    value = 0 if counts[producer.name].biases else c.bn // 2
+                if producer.op.folds_bn:  # any_true: the bias count may be a width array
+                    value = 0 if any_true(counts[producer.name].biases) else c.bn // 2
                 else:
                     value = c.bn
             out[layer.name] = value
@@ -122,3 +126,96 @@ def block_memory(graph: Graph, shapes: Shapes) -> Dim:
 def buckets(graph: Graph, shapes: Shapes) -> dict[str, str]:
     """The Table 2 bucket of each layer: conv 1x1, depthwise, conv kxk, fc, or other."""
     return {layer.name: layer.op.bucket(xs) for layer, xs, _ in _inputs(graph, shapes)}
+
+
+def nbytes(elements: Dim, bits: int) -> Dim:
+    """Whole bytes for `elements` values of `bits` each (exact integer arithmetic)."""
+    return -(-elements * bits // 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# The report's visitors: a graph, its shapes and the report's settings in, values out
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a report visitor reads. `counts` (every layer's params by role) is computed once."""
+
+    graph: Graph
+    shapes: Shapes
+    batch: int
+    bits: int
+    params: str  # the params convention
+    counts: Mapping[str, ParamCounts]
+
+
+LayerVisitor = Callable[[Context], Mapping[str, Dim]]
+
+
+def per_batch(visitor: Callable[[Graph, Shapes], Mapping[str, Dim]]) -> LayerVisitor:
+    """A per-image visitor scaled to the whole batch."""
+
+    def scaled(ctx: Context) -> dict[str, Dim]:
+        return {n: ctx.batch * v for n, v in visitor(ctx.graph, ctx.shapes).items()}
+
+    return scaled
+
+
+def role(name: str) -> LayerVisitor:
+    """One role of every layer's params: weights, biases or bn (they do not scale with batch)."""
+
+    def values(ctx: Context) -> dict[str, Dim]:
+        return {n: getattr(c, name) for n, c in ctx.counts.items()}
+
+    return values
+
+
+def convention_params(ctx: Context) -> dict[str, Dim]:
+    return params(ctx.graph, ctx.counts, ctx.params)
+
+
+def activation_bytes(ctx: Context) -> dict[str, Dim]:
+    elements = activations(ctx.graph, ctx.shapes)
+    return {n: nbytes(ctx.batch * v, ctx.bits) for n, v in elements.items()}
+
+
+def total_activation_bytes(ctx: Context) -> Dim:
+    """Rounded up once for the whole sum (sub-byte dtypes), not per layer."""
+    return nbytes(ctx.batch * sum(activations(ctx.graph, ctx.shapes).values()), ctx.bits)
+
+
+def bn_buffers(ctx: Context) -> Dim:
+    return sum(c.buffers for c in ctx.counts.values())
+
+
+def weight_bytes(ctx: Context) -> Dim:
+    """Params under the report's convention, in the report's dtype."""
+    return nbytes(sum(convention_params(ctx).values()), ctx.bits)
+
+
+def peak_activation_bytes(ctx: Context) -> Dim:
+    return nbytes(ctx.batch * peak_live(ctx.graph, ctx.shapes), ctx.bits)
+
+
+def block_memory_bytes(ctx: Context) -> Dim:
+    return nbytes(ctx.batch * block_memory(ctx.graph, ctx.shapes), ctx.bits)
+
+
+def _moved_bytes(ctx: Context) -> dict[str, Dim]:
+    """Bytes a layer reads and writes when it runs alone: its weights (kernels only, once per
+    batch), every input tensor and its output (docs/conventions.md, arithmetic intensity)."""
+    return {layer.name: nbytes(ctx.counts[layer.name].weights
+                               + ctx.batch * (sum(x.numel for x in xs) + y.numel), ctx.bits)
+            for layer, xs, y in _inputs(ctx.graph, ctx.shapes)}
+
+
+def arithmetic_intensity(ctx: Context) -> dict[str, Dim]:
+    """MACs per byte moved, per layer."""
+    moved = _moved_bytes(ctx)
+    return {n: ctx.batch * v / moved[n] for n, v in macs(ctx.graph, ctx.shapes).items()}
+
+
+def total_arithmetic_intensity(ctx: Context) -> Dim:
+    """All MACs over all bytes moved: a ratio of sums, not a sum of ratios."""
+    return (ctx.batch * sum(macs(ctx.graph, ctx.shapes).values())
+            / sum(_moved_bytes(ctx).values()))

@@ -5,19 +5,33 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from .report import Report
+from .errors import CostcalcError
+from .report import METRICS, Metric, Report
+
+if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
+    from .formula import Formula, FormulaResult
 
 
 class Format(str, Enum):
+    """`costcalc report --format`."""
+
     table = "table"
     markdown = "markdown"
     csv = "csv"
+    json = "json"
+
+
+class FormulaFormat(str, Enum):
+    """`costcalc formula --format`."""
+
+    text = "text"
     json = "json"
 
 
@@ -46,41 +60,69 @@ def header_lines(report: Report) -> list[str]:
         f"{report.dtype} ({report.bits}-bit) | params: {report.params_convention}",
         f"MACs: {conv['macs']}",
         f"params ({report.params_convention}): {conv['params_rule']}",
+        *(f"{m.label}: {m.convention}" for m in METRICS if m.convention),
     ]
+
+
+def _exact(value: Any, fmt: str) -> str:
+    if fmt == "percent":
+        return f"{value:.2f} %"
+    if fmt == "ratio":
+        return f"{value:.3f}"
+    return f"{value:,}"
+
+
+def _approx(value: Any, m: Metric) -> str:
+    if m.fmt == "count":
+        return si(value)
+    if m.fmt == "bytes":
+        return binary(value)
+    if m.fmt == "ratio":
+        return f"{value:.1f} {m.unit}"
+    return ""
 
 
 def totals_rows(report: Report) -> list[tuple[str, str, str]]:
-    t = report.totals
-    rows = [
-        ("MACs", f"{t.macs:,}", si(t.macs)),
-        ("FLOPs", f"{t.flops:,}", si(t.flops)),
-        (f"params ({report.params_convention})", f"{t.params:,}", si(t.params)),
-        ("  weights / biases / BN gamma,beta", f"{t.weights:,} / {t.biases:,} / {t.bn:,}", ""),
-        ("weight bytes", f"{t.weight_bytes:,}", binary(t.weight_bytes)),
-        ("activations (sum of outputs)", f"{t.activations:,}", si(t.activations)),
-        ("activation bytes (sum)", f"{t.activation_bytes:,}", binary(t.activation_bytes)),
-        ("peak live activation bytes", f"{t.peak_activation_bytes:,}",
-         binary(t.peak_activation_bytes)),
-        ("block memory bytes (MobileNetV2 measure)", f"{t.block_memory_bytes:,}",
-         binary(t.block_memory_bytes)),
-    ]
-    if report.batch > 1:
-        rows.insert(1, ("  MACs per image", f"{t.macs // report.batch:,}",
-                        si(t.macs // report.batch)))
-    return rows
+    """One row per metric shown in the totals, in METRICS order; a group shares one row."""
+    values = report.totals.values
+    rows: list[tuple[str, list[str], str]] = []  # label, exact value(s), approx
+    groups: dict[str, list[str]] = {}
+    for m in METRICS:
+        if "totals" not in m.shows:
+            continue
+        exact = _exact(values[m.key], m.fmt)
+        if m.group in groups:
+            groups[m.group].append(exact)
+        elif m.group:
+            groups[m.group] = [exact]
+            rows.append((m.group, groups[m.group], ""))
+        else:
+            rows.append((m.label.format(params=report.params_convention), [exact],
+                         _approx(values[m.key], m)))
+        if "per_image_row" in m.shows and report.batch > 1:
+            per_image = report.per_image()[m.key]
+            rows.append((f"  {m.label} per image", [_exact(per_image, m.fmt)],
+                         _approx(per_image, m)))
+    return [(label, " / ".join(exact), approx) for label, exact, approx in rows]
 
 
-LAYER_COLUMNS = ("layer", "kind", "output", "MACs", "params", "act bytes")
+def _shown(where: str, per_layer: bool = False) -> list[Metric]:
+    return [m for m in METRICS if where in m.shows and (m.layer is not None or not per_layer)]
+
+
+LAYER_COLUMNS = ("layer", "kind", "output", *(m.column for m in _shown("columns", True)))
 
 
 def layer_cells(report: Report) -> list[tuple[str, ...]]:
+    shown = _shown("columns", True)
     return [(r.name, r.kind if r.bucket == "other" else r.bucket, "x".join(map(str, r.output)),
-             f"{r.macs:,}", f"{r.params:,}", f"{r.activation_bytes:,}") for r in report.layers]
+             *(_exact(r.values[m.key], m.fmt) for m in shown)) for r in report.layers]
 
 
 def breakdown_cells(report: Report) -> list[tuple[str, ...]]:
-    return [(s.bucket, f"{s.macs:,}", f"{s.macs_pct:.2f} %", f"{s.params:,}",
-             f"{s.params_pct:.2f} %") for s in report.breakdown]
+    return [(s.bucket, _exact(s.macs, "count"), _exact(s.macs_pct, "percent"),
+             _exact(s.params, "count"), _exact(s.params_pct, "percent"))
+            for s in report.breakdown]
 
 
 BREAKDOWN_COLUMNS = ("layer type", "MACs", "MACs share", "params", "params share")
@@ -119,7 +161,7 @@ def _md_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: i
     return "\n".join(lines)
 
 
-def to_markdown(report: Report) -> str:
+def to_markdown(report: Report, columns: int | None = None) -> str:
     head = header_lines(report)
     parts = [f"# {head[0]}", "\n".join(f"- {line}" for line in head[1:]),
              "## Totals", _md_table(("metric", "exact", "approx"), totals_rows(report)),
@@ -128,29 +170,97 @@ def to_markdown(report: Report) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def to_csv(report: Report) -> str:
+def to_csv(report: Report, columns: int | None = None) -> str:
+    shown = _shown("csv", True)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "kind", "bucket", "c", "h", "w", "macs", "flops", "params",
-                     "activations", "activation_bytes"])
+    writer.writerow(["name", "kind", "bucket", "c", "h", "w", *(m.key for m in shown)])
     for r in report.layers:
-        writer.writerow([r.name, r.kind, r.bucket, *r.output, r.macs, r.flops, r.params,
-                         r.activations, r.activation_bytes])
-    t = report.totals
-    writer.writerow(["TOTAL", "", "", "", "", "", t.macs, t.flops, t.params, t.activations,
-                     t.activation_bytes])
+        writer.writerow([r.name, r.kind, r.bucket, *r.output, *(r.values[m.key] for m in shown)])
+    writer.writerow(["TOTAL", "", "", "", "", "", *(report.totals.values[m.key] for m in shown)])
     return out.getvalue()
 
 
-def to_json(report: Report) -> str:
+def to_json(report: Report, columns: int | None = None) -> str:
     return json.dumps(report.to_dict(), indent=2) + "\n"
 
 
-def render(report: Report, fmt: Format, columns: int | None = None) -> str:
-    if fmt is Format.table:
-        return to_table(report, columns)
-    if fmt is Format.markdown:
-        return to_markdown(report)
-    if fmt is Format.csv:
-        return to_csv(report)
-    return to_json(report)
+Renderer = Callable[[Report, int | None], str]  # (report, table width) -> text
+RENDERERS: dict[Format, Renderer] = {
+    Format.table: to_table,
+    Format.markdown: to_markdown,
+    Format.csv: to_csv,
+    Format.json: to_json,
+}
+
+
+def render(report: Report, fmt: Format | str, columns: int | None = None) -> str:
+    """The report in one format; `columns` fixes the table's width (only the table uses it)."""
+    try:
+        renderer = RENDERERS[Format(fmt)]
+    except (ValueError, KeyError):
+        raise CostcalcError(f"unknown format '{fmt}'\n  fix: use one of "
+                            + ", ".join(f.value for f in RENDERERS)) from None
+    return renderer(report, columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# `costcalc formula`
+
+
+def formula_list(items: Sequence[Formula]) -> str:
+    """Every formula: name, description, source, default arguments."""
+    width = max(len(f.name) for f in items)
+    lines = []
+    for f in items:
+        defaults = " ".join(f"{k}={v}" for k, v in f.args.items())
+        lines += [f"{f.name.ljust(width)}  {f.description}",
+                  f"{''.ljust(width)}  source: {f.source}", f"{''.ljust(width)}  args: {defaults}"]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: Any) -> str:
+    """Counts exactly with separators; ratios to six significant digits."""
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
+                                  and abs(value) >= 1000):
+        return f"{int(value):,}"
+    return f"{value:.6g}"
+
+
+def formula_text(result: FormulaResult) -> str:
+    """A formula's closed forms next to the graph's counts, then its findings."""
+    lines = [f"{result.name}: {result.description}", f"source: {result.source}",
+             "args: " + " ".join(f"{k}={v}" for k, v in result.args.items())]
+    lines += [f"derived: {k} = {v}" for k, v in result.derived.items()]
+    rows = [("quantity", "closed form", "formula", "graph", "agree")]
+    for c in result.checks:
+        rows.append((c.label, c.expression, _number(c.closed),
+                     "-" if c.graph is None else _number(c.graph),
+                     "-" if c.agree is None else "yes" if c.agree else "NO"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        lines.append("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    lines += [f"finding: {line}" for line in result.findings]
+    lines.append("all agree with the graph count" if result.agree else
+                 "the stated formula disagrees with the graph count (see findings)")
+    return "\n".join(lines) + "\n"
+
+
+def formula_json(result: FormulaResult) -> str:
+    return json.dumps(result.to_dict(), indent=1) + "\n"
+
+
+FORMULA_RENDERERS: dict[FormulaFormat, Callable[[FormulaResult], str]] = {
+    FormulaFormat.text: formula_text,
+    FormulaFormat.json: formula_json,
+}
+
+
+def render_formula(result: FormulaResult, fmt: FormulaFormat | str) -> str:
+    try:
+        renderer = FORMULA_RENDERERS[FormulaFormat(fmt)]
+    except (ValueError, KeyError):
+        raise CostcalcError(f"unknown format '{fmt}'\n  fix: use one of "
+                            + ", ".join(f.value for f in FORMULA_RENDERERS)) from None
+    return renderer(result)

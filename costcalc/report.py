@@ -1,17 +1,24 @@
-"""A Report: every metric of one network at one setting, ready to render."""
+"""A Report: every metric of one network at one setting, ready to render.
+
+METRICS declares each metric once (its visitor, how its total reduces, its JSON key, labels,
+number format and outputs); `measure` computes them all, `analyze` assembles the Report.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import reduce
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import metrics
 from .errors import CostcalcError
-from .expand import build_graph
+from .expand import build_graph, check_width
 from .graph import Graph
+from .metrics import nbytes  # noqa: F401  (re-exported: report.nbytes)
+from .ops import Dim, Input, Shape, maximum
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
@@ -26,6 +33,11 @@ PARAM_CONVENTION_TEXT = {
     "paper": "what the source paper counted: {roles}",
     "deploy": "inference: weights + biases, batch norm folded into the preceding layer's bias",
 }
+ACTIVATION_CONVENTION = ("output elements of every layer, input included, times batch; peak = "
+                         "largest live set under the sequential schedule")
+WEIGHTS_ROW = "  weights / biases / BN gamma,beta"
+INTENSITY_CONVENTION = ("MACs / bytes of each layer's kernels (raw weights), inputs and "
+                        "output, layers run unfused; total = all MACs / all bytes")
 
 
 def dtype_bits(dtype: str) -> int:
@@ -39,9 +51,116 @@ def dtype_bits(dtype: str) -> int:
                         "a bit width such as 6bit")
 
 
-def nbytes(elements: int, bits: int) -> int:
-    """Whole bytes for `elements` values of `bits` each (exact integer arithmetic)."""
-    return -(-elements * bits // 8)
+Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]
+SHOWS = frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})
+FORMATS = frozenset({"count", "bytes", "percent", "ratio"})
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One metric, declared once: this table drives `measure`, `Report` (its rows' and totals'
+    attributes, `to_dict`) and every renderer. Every metric is in the JSON; `shows` adds:
+
+    columns        a column of the per-layer table and Markdown (`column` is its heading)
+    totals         a row of the totals table and Markdown (`label`; `{params}` = the convention)
+    csv            a CSV column, per layer and in the TOTAL row
+    per_image      `per_image` in the JSON: the total divided by the batch
+    per_image_row  a "per image" totals row when the batch is above 1
+    """
+
+    key: str  # attribute of LayerRow / Totals, JSON key of a layer row, CSV column
+    unit: str
+    fmt: str  # how a value is written: count (SI suffix), bytes (binary suffix), percent, ratio
+    label: str
+    layer: metrics.LayerVisitor | None = None  # per-layer values; None: a graph-level metric
+    total: Reducer = "sum"  # of the layer values, or a graph-level visitor
+    json: str = ""  # path under "totals" (dotted: nested); default: key
+    column: str = ""
+    shows: frozenset[str] = frozenset()
+    group: str = ""  # totals rows: metrics of one group share one row, labelled by the group
+    convention: str = ""  # what it counts, if the header must say: header line, JSON conventions
+
+    def __post_init__(self) -> None:  # a bad declaration is a bug: fail at import
+        if self.fmt not in FORMATS or not self.shows <= SHOWS:
+            raise ValueError(f"metric '{self.key}': unknown fmt or shows")
+        if isinstance(self.total, str) and (self.total not in ("sum", "max") or not self.layer):
+            raise ValueError(f"metric '{self.key}': total '{self.total}' needs layer values")
+
+    @property
+    def total_path(self) -> str:
+        return self.json or self.key
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("macs", "MAC", "count", "MACs", layer=metrics.per_batch(metrics.macs), column="MACs",
+           shows=frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})),
+    Metric("flops", "FLOP", "count", "FLOPs", layer=metrics.per_batch(metrics.flops),
+           shows=frozenset({"totals", "csv", "per_image"})),
+    Metric("params", "param", "count", "params ({params})", layer=metrics.convention_params,
+           column="params", shows=frozenset({"columns", "totals", "csv"})),
+    Metric("weights", "param", "count", "weights", layer=metrics.role("weights"),
+           json="params_by_role.weights", shows=frozenset({"totals"}), group=WEIGHTS_ROW),
+    Metric("biases", "param", "count", "biases", layer=metrics.role("biases"),
+           json="params_by_role.biases", shows=frozenset({"totals"}), group=WEIGHTS_ROW),
+    Metric("bn", "param", "count", "BN gamma,beta", layer=metrics.role("bn"),
+           json="params_by_role.bn", shows=frozenset({"totals"}), group=WEIGHTS_ROW),
+    Metric("bn_buffers", "element", "count", "BN running statistics", total=metrics.bn_buffers,
+           json="params_by_role.bn_buffers"),
+    Metric("weight_bytes", "B", "bytes", "weight bytes", total=metrics.weight_bytes,
+           shows=frozenset({"totals"})),
+    Metric("activations", "element", "count", "activations (sum of outputs)",
+           layer=metrics.per_batch(metrics.activations),
+           shows=frozenset({"totals", "csv", "per_image"})),
+    Metric("activation_bytes", "B", "bytes", "activation bytes (sum)",
+           layer=metrics.activation_bytes, total=metrics.total_activation_bytes,
+           column="act bytes", shows=frozenset({"columns", "totals", "csv"})),
+    Metric("peak_activation_bytes", "B", "bytes", "peak live activation bytes",
+           total=metrics.peak_activation_bytes, shows=frozenset({"totals"})),
+    Metric("block_memory_bytes", "B", "bytes", "block memory bytes (MobileNetV2 measure)",
+           total=metrics.block_memory_bytes, shows=frozenset({"totals"})),
+    Metric("arithmetic_intensity", "MAC/B", "ratio", "arithmetic intensity",
+           layer=metrics.arithmetic_intensity, total=metrics.total_arithmetic_intensity,
+           column="MACs/B", shows=frozenset({"columns", "totals", "csv"}),
+           convention=INTENSITY_CONVENTION),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Measures:
+    """Every declared metric: per-layer values (metric key -> layer name -> value, for the
+    metrics that have them) and totals (metric key -> value)."""
+
+    layers: Mapping[str, Mapping[str, Dim]]
+    totals: Mapping[str, Dim]
+
+
+def measure(graph: Graph, shapes: Mapping[str, Shape], *, batch: int = 1, bits: int = 32,
+            params: str = "framework") -> Measures:
+    """Every metric of METRICS from a graph and its shapes. The dims may be Python ints or
+    numpy integer arrays (a sweep): nothing here needs a scalar."""
+    ctx = metrics.Context(graph, shapes, batch, bits, params, metrics.param_counts(graph, shapes))
+    layers: dict[str, Mapping[str, Dim]] = {}
+    totals: dict[str, Dim] = {}
+    for m in METRICS:
+        if m.layer is not None:
+            layers[m.key] = m.layer(ctx)
+        if m.total == "sum":
+            totals[m.key] = sum(layers[m.key].values())
+        elif m.total == "max":
+            totals[m.key] = reduce(maximum, layers[m.key].values(), 0)
+        else:
+            totals[m.key] = m.total(ctx)
+    return Measures(layers, totals)
+
+
+def _metric_value(self: Any, key: str) -> Any:
+    """Attribute access to a declared metric's value: `row.macs`, `report.totals.params`."""
+    if key == "values":  # not set yet (unpickling): no recursion
+        raise AttributeError(key)
+    try:
+        return self.values[key]
+    except KeyError:
+        raise AttributeError(f"{type(self).__name__} has no metric '{key}'") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +169,17 @@ class LayerRow:
     kind: str
     bucket: str
     output: tuple[int, int, int]
-    macs: int
-    flops: int
-    params: int  # under the report's convention
-    weights: int
-    biases: int
-    bn: int  # batch norm gamma and beta
-    activations: int  # output elements, whole batch
-    activation_bytes: int
     line: int
+    values: Mapping[str, Any]  # metric key -> value, for METRICS with per-layer values
+
+    __getattr__ = _metric_value
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    values: Mapping[str, Any]  # metric key -> total, for every metric of METRICS
+
+    __getattr__ = _metric_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +189,6 @@ class Share:
     params: int
     macs_pct: float
     params_pct: float
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    macs: int
-    flops: int
-    params: int
-    weights: int
-    biases: int
-    bn: int
-    bn_buffers: int
-    activations: int
-    activation_bytes: int
-    peak_activation_bytes: int
-    block_memory_bytes: int
-    weight_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +218,25 @@ class Report:
             "macs": MAC_CONVENTION,
             "params": self.params_convention,
             "params_rule": PARAM_CONVENTION_TEXT[self.params_convention].format(roles=roles),
-            "activations": "output elements of every layer, input included, times batch; peak = "
-                           "largest live set under the sequential schedule",
+            "activations": ACTIVATION_CONVENTION,
             "dtype": self.dtype,
             "batch": f"{self.batch} (totals cover the whole batch; params do not scale)",
+            **{m.key: m.convention for m in METRICS if m.convention},
         }
+
+    def per_image(self) -> dict[str, Any]:
+        return {m.key: self.totals.values[m.key] // self.batch
+                for m in METRICS if "per_image" in m.shows}
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract (DESIGN.md), plus a few extra keys."""
-        t = self.totals
-        per_image = {"macs": t.macs // self.batch, "flops": t.flops // self.batch,
-                     "activations": t.activations // self.batch}
+        totals: dict[str, Any] = {}
+        for m in METRICS:
+            *groups, key = m.total_path.split(".")
+            node = totals
+            for group in groups:
+                node = node.setdefault(group, {})
+            node[key] = self.totals.values[m.key]
         return {
             "network": self.network,
             "source": self.source,
@@ -132,25 +245,13 @@ class Report:
             "width": self.width,
             "resolution": self.resolution,
             "conventions": self.conventions(),
-            "totals": {
-                "macs": t.macs, "flops": t.flops, "params": t.params,
-                "activations": t.activations,
-                "peak_activation_bytes": t.peak_activation_bytes,
-                "weight_bytes": t.weight_bytes,
-                "activation_bytes": t.activation_bytes,
-                "block_memory_bytes": t.block_memory_bytes,
-                "params_by_role": {"weights": t.weights, "biases": t.biases, "bn": t.bn,
-                                   "bn_buffers": t.bn_buffers},
-            },
-            "per_image": per_image,
+            "totals": totals,
+            "per_image": self.per_image(),
             "breakdown": [{"bucket": s.bucket, "macs": s.macs, "params": s.params,
                            "macs_pct": s.macs_pct, "params_pct": s.params_pct}
                           for s in self.breakdown],
             "layers": [{"name": r.name, "kind": r.kind, "bucket": r.bucket,
-                        "output": list(r.output), "macs": r.macs, "flops": r.flops,
-                        "params": r.params, "weights": r.weights, "biases": r.biases,
-                        "bn": r.bn, "activations": r.activations,
-                        "activation_bytes": r.activation_bytes, "line": r.line}
+                        "output": list(r.output), **r.values, "line": r.line}
                        for r in self.layers],
         }
 
@@ -163,46 +264,48 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     if batch < 1:
         raise CostcalcError(f"batch must be at least 1, got {batch}")
     bits = dtype_bits(dtype)
-    if isinstance(spec, Graph):
-        graph = spec
-    else:
+    graph, shapes = _pipeline(spec, width, resolution, args, variant)
+    measured = measure(graph, shapes, batch=batch, bits=bits, params=params)
+    bucket = metrics.buckets(graph, shapes)
+    rows = tuple(
+        LayerRow(name=layer.name, kind=layer.kind, bucket=bucket[layer.name],
+                 output=_dims(shapes[layer.name]), line=layer.line,
+                 values={key: values[layer.name] for key, values in measured.layers.items()})
+        for layer in graph.layers)
+    totals = Totals(measured.totals)
+    return Report(graph.name, graph.source, graph.file, _dims(shapes[graph.layers[0].name]),
+                  batch, graph.width, dtype, bits, params, graph.paper_params, rows, totals,
+                  _breakdown(rows, totals))
+
+
+def _pipeline(spec: Spec | Graph | str | Path, width: float | None,
+              resolution: int | tuple[int, int] | None, args: Mapping[str, Any] | None,
+              variant: str | None) -> tuple[Graph, Mapping[str, Shape]]:
+    """The graph and its shapes at one setting: load, build, shape. A built Graph takes a
+    width and a resolution (both are applied in the shape pass) but not arguments or a
+    variant, which decide its structure."""
+    if not isinstance(spec, Graph):
         spec = spec if isinstance(spec, Spec) else load_spec(spec)
         graph = build_graph(spec, width, resolution, args, variant)
-    (shaped,) = shape_graph(graph)  # one configuration: one structure
-    graph, shapes = shaped.graph, shaped.shapes
-    macs = metrics.macs(graph, shapes)
-    flops = metrics.flops(graph, shapes)
-    counts = metrics.param_counts(graph, shapes)
-    pars = metrics.params(graph, counts, params)
-    acts = metrics.activations(graph, shapes)
-    bucket = metrics.buckets(graph, shapes)
+        (shaped,) = shape_graph(graph)  # one configuration: one structure
+        return shaped.graph, shaped.shapes
+    if args or variant is not None:
+        raise CostcalcError(f"{spec.file}: a built Graph cannot take arguments or a variant: "
+                            "they decide its structure", "pass the spec (a name, path or "
+                            "Spec) instead, or build_graph(spec, args=..., variant=...)")
+    first = spec.layers[0].op
+    assert isinstance(first, Input)
+    size = None if resolution is None else \
+        (resolution, resolution) if isinstance(resolution, int) else resolution
+    if width is not None:
+        check_width(width)
+        spec = replace(spec, width=float(width))
+    (shaped,) = shape_graph(spec, None if size is None else Shape(first.channels, *size))
+    return shaped.graph, shaped.shapes
 
-    rows = tuple(
-        LayerRow(layer.name, layer.kind, bucket[layer.name],
-                 (shapes[layer.name].c, shapes[layer.name].h, shapes[layer.name].w),
-                 batch * macs[layer.name], batch * flops[layer.name], pars[layer.name],
-                 counts[layer.name].weights, counts[layer.name].biases, counts[layer.name].bn,
-                 batch * acts[layer.name], nbytes(batch * acts[layer.name], bits), layer.line)
-        for layer in graph.layers)
-    total_params = sum(pars.values())
-    totals = Totals(
-        macs=sum(r.macs for r in rows),
-        flops=sum(r.flops for r in rows),
-        params=total_params,
-        weights=sum(r.weights for r in rows),
-        biases=sum(r.biases for r in rows),
-        bn=sum(r.bn for r in rows),
-        bn_buffers=sum(c.buffers for c in counts.values()),
-        activations=sum(r.activations for r in rows),
-        activation_bytes=nbytes(batch * sum(acts.values()), bits),
-        peak_activation_bytes=nbytes(batch * metrics.peak_live(graph, shapes), bits),
-        block_memory_bytes=nbytes(batch * metrics.block_memory(graph, shapes), bits),
-        weight_bytes=nbytes(total_params, bits),
-    )
-    input_shape = shapes[graph.layers[0].name]
-    return Report(graph.name, graph.source, graph.file,
-                  (input_shape.c, input_shape.h, input_shape.w), batch, graph.width, dtype, bits,
-                  params, graph.paper_params, rows, totals, _breakdown(rows, totals))
+
+def _dims(shape: Shape) -> tuple[int, int, int]:
+    return (shape.c, shape.h, shape.w)
 
 
 def _breakdown(rows: tuple[LayerRow, ...], totals: Totals) -> tuple[Share, ...]:

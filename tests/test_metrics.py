@@ -69,3 +69,22 @@ def test_dtype_and_batch_scale_bytes() -> None:
     assert fp32.totals.weight_bytes == 8 * 4 and fp16.totals.weight_bytes == 8 * 2
     assert fp16.totals.activation_bytes == 3 * (32 + 64) * 2
     assert analyze(spec, dtype="4bit").totals.weight_bytes == 4
+
+
+def test_arithmetic_intensity_of_mobilenet_v1_by_hand() -> None:
+    r = analyze("mobilenet_v1")
+    conv1 = r.layers[1]
+    # conv1: 3x3, 3 -> 32 channels, stride 2, 224 -> 112. MACs = 112*112 * 3*3*3 * 32.
+    # bytes (fp32) = 4 * (864 kernel weights + 3*224*224 input + 32*112*112 output)
+    #              = 4 * (864 + 150,528 + 401,408) = 2,211,200.
+    assert (conv1.name, conv1.macs, conv1.weights) == ("conv1", 10_838_016, 864)
+    assert conv1.arithmetic_intensity == 10_838_016 / 2_211_200  # 4.9014
+    # The network is a chain, so every layer's input is the previous layer's output: all inputs
+    # = all outputs 15,281,616 - the last output 1,000 (softmax). bytes = 4 * (4,209,088 kernel
+    # weights + 15,280,616 inputs + 15,281,616 outputs) = 139,085,280.
+    assert (r.totals.weights, r.totals.activations) == (4_209_088, 15_281_616)
+    assert r.totals.arithmetic_intensity == 568_740_352 / 139_085_280  # 4.0891
+    assert r.totals.arithmetic_intensity != sum(row.arithmetic_intensity for row in r.layers)
+    # Batch 2: MACs and activations double, the weights are read once.
+    two = analyze("mobilenet_v1", batch=2).totals.arithmetic_intensity
+    assert two == 2 * 568_740_352 / (4 * (4_209_088 + 2 * (15_280_616 + 15_281_616)))
