@@ -1,4 +1,9 @@
-"""Error types. Every user-facing problem is a CostcalcError; anything else is a bug."""
+"""Error types. Every user-facing problem is a CostcalcError; anything else is a bug.
+
+A CostcalcError says what is wrong and, where there is one, how to fix it; `str()` gives the
+text the CLI prints: `what`, then `  fix: ...` on its own line. A SpecError holds one or more
+located Problems (`FILE:LINE: what` and `fix:`), sorted by line.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ from dataclasses import dataclass
 
 class CostcalcError(Exception):
     """A problem in the user's input. The CLI prints it and exits 1, without a traceback."""
+
+    def __init__(self, what: str, fix: str = ""):
+        self.what, self.fix = what, fix
+        super().__init__(f"{what}\n  fix: {fix}" if fix else what)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +44,3 @@ class SpecError(CostcalcError):
 
 class ShapeError(CostcalcError):
     """A shape rule failed: raised by ops without location, re-raised by passes with it."""
-
-    def __init__(self, what: str, fix: str = ""):
-        self.what, self.fix = what, fix
-        super().__init__(what if not fix else f"{what}\n  fix: {fix}")

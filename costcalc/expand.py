@@ -66,8 +66,7 @@ def build_graph(spec: Spec, width: float | None = None,
     chosen = _variant(spec, variant)
     alpha = width if width is not None else (chosen.width if chosen and chosen.width is not None
                                              else spec.width.multiplier)
-    if not (isinstance(alpha, int | float) and 0 < alpha <= MAX_ALPHA):
-        raise CostcalcError(f"width multiplier must be in (0, {MAX_ALPHA}], got {alpha}")
+    check_width(alpha)
     res = resolution if resolution is not None else (chosen.resolution if chosen else None)
     size = spec.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
     if min(size) < 1:
@@ -75,11 +74,16 @@ def build_graph(spec: Spec, width: float | None = None,
     values = dict(spec.args)
     for key, value in {**(chosen.args if chosen else {}), **(args or {})}.items():
         if key not in spec.args:
-            raise CostcalcError(f"{spec.file}: unknown argument '{key}'\n  fix: "
-                                + (did_you_mean(key, spec.args) if spec.args else
-                                   "this spec declares no arguments"))
+            raise CostcalcError(f"{spec.file}: unknown argument '{key}'",
+                                did_you_mean(key, spec.args) if spec.args else
+                                "this spec declares no arguments")
         values[key] = value
     return _Expander(spec, values).run(float(alpha), (size[0], size[1]))
+
+
+def check_width(alpha: Any) -> None:
+    if not (isinstance(alpha, int | float) and 0 < alpha <= MAX_ALPHA):
+        raise CostcalcError(f"width multiplier must be in (0, {MAX_ALPHA}], got {alpha}")
 
 
 def _variant(spec: Spec, name: str | None) -> Variant | None:
@@ -88,7 +92,7 @@ def _variant(spec: Spec, name: str | None) -> Variant | None:
     if name not in spec.variants:
         fix = did_you_mean(name, spec.variants) if spec.variants else \
             "this spec has no variants"
-        raise CostcalcError(f"{spec.file}: unknown variant '{name}'\n  fix: {fix}")
+        raise CostcalcError(f"{spec.file}: unknown variant '{name}'", fix)
     return spec.variants[name]
 
 

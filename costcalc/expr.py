@@ -30,10 +30,6 @@ Number = Any  # int, float, bool, or a numpy array of them
 class ExprError(CostcalcError):
     """An expression that cannot be evaluated; the spec loader adds file and line."""
 
-    def __init__(self, what: str, fix: str = ""):
-        self.what, self.fix = what, fix
-        super().__init__(what)
-
 
 class Unknown:
     """Base of values that are known only in the shape pass (see dims.py)."""

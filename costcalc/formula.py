@@ -459,13 +459,13 @@ def list_formulas() -> list[Formula]:
 def evaluate_formula(name: str, args: Mapping[str, Any] | None = None) -> FormulaResult:
     """Evaluate a formula's closed forms at `args` and count its layers in the engine."""
     if name not in FORMULAS:
-        raise CostcalcError(f"unknown formula '{name}'\n  fix: {did_you_mean(name, FORMULAS)}")
+        raise CostcalcError(f"unknown formula '{name}'", did_you_mean(name, FORMULAS))
     formula = FORMULAS[name]
     given: dict[str, Number] = dict(formula.args)
     for key, value in (args or {}).items():
         if key not in formula.args:
-            raise CostcalcError(f"formula '{name}': unknown argument '{key}'\n  fix: use "
-                                + ", ".join(formula.args))
+            raise CostcalcError(f"formula '{name}': unknown argument '{key}'",
+                                did_you_mean(key, formula.args))
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise CostcalcError(f"formula '{name}': '{key}' must be a non-negative number, "
                                 f"got {value!r}")

@@ -13,14 +13,14 @@ from typing import Any, Literal
 import numpy as np
 
 from . import ops
+from .errors import CostcalcError
 from .expr import Unknown
 from .ops import OPS, ParamCounts
 from .width import ROUNDING, _exact
 
 
-class FieldError(Exception):
-    def __init__(self, what: str, fix: str = ""):
-        self.what, self.fix = what, fix
+class FieldError(CostcalcError):
+    """A value that does not fit its field; the spec loader adds file, line and the field."""
 
 
 class Number:
@@ -132,9 +132,8 @@ def coerce(hint: Any, value: Any, evaluate_expr: Evaluate) -> Any:
         choices = typing.get_args(hint)
         if value in choices and not isinstance(value, bool):
             return value
-        close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
         raise FieldError(f"expected one of {', '.join(map(str, choices))}; got "
-                         f"{describe(value)}", f"did you mean '{close[0]}'?" if close else "")
+                         f"{describe(value)}", did_you_mean(str(value), map(str, choices), ""))
     if origin is tuple:
         args = typing.get_args(hint)
         if not isinstance(value, list):
@@ -248,6 +247,11 @@ WIDTH_KEYS = {"multiplier": float, "round": Literal[ROUNDING], "divisor": int, "
 PARALLEL_KEYS = {"branches", "merge"}
 
 
-def did_you_mean(key: str, allowed: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(allowed), n=1)
-    return f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(sorted(allowed))
+def did_you_mean(key: str, allowed: Iterable[str], otherwise: str | None = None) -> str:
+    """The fix for an unknown name: the closest allowed one, else `otherwise` (by default the
+    list of allowed names)."""
+    names = sorted(allowed)
+    close = difflib.get_close_matches(key, names, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "allowed: " + ", ".join(names) if otherwise is None else otherwise

@@ -68,7 +68,7 @@ def infer_shapes(graph: Graph, input_shape: Shape | None = None,
     groups = shape_graph(graph, input_shape, alpha)
     if len(groups) > 1:
         raise CostcalcError(f"{graph.file}: the configurations give {len(groups)} different "
-                            "structures\n  fix: use shape_graph, which shapes each group")
+                            "structures", "use shape_graph, which shapes each group")
     return dict(groups[0].shapes)
 
 

@@ -9,7 +9,6 @@ expansion or, when they read channel counts or alpha, in the shape pass.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -182,11 +181,10 @@ def resolve(ref: str | Path) -> Path:
     if bare and (bundled_dir() / f"{stem}.yaml").is_file():
         return bundled_dir() / f"{stem}.yaml"
     if not bare:
-        raise CostcalcError(f"{ref}: no such file\n  fix: check the path")
+        raise CostcalcError(f"{ref}: no such file", "check the path")
     names = [p.stem for p in bundled_specs()]
-    close = difflib.get_close_matches(stem, names, n=1)
-    fix = f"did you mean '{close[0]}'?" if close else "run `costcalc list` for the bundled specs"
-    raise CostcalcError(f"{ref}: no such file, and no bundled spec of that name\n  fix: {fix}")
+    fix = did_you_mean(stem, names, "run `costcalc list` for the bundled specs")
+    raise CostcalcError(f"{ref}: no such file, and no bundled spec of that name", fix)
 
 
 def load_spec(ref: str | Path) -> Spec:

@@ -51,12 +51,20 @@ def test_json_totals_follow_the_declared_paths() -> None:
     assert list(data["layers"][0])[:4] == ["name", "kind", "bucket", "output"]
 
 
-def test_a_graph_does_not_take_settings_it_would_ignore() -> None:
+def test_a_graph_takes_width_and_resolution_but_not_structure_settings() -> None:
+    """Width and resolution are shape-time dimensions: a built graph is shaped at them. Its
+    arguments and variant were fixed when it was built, so they are refused, not ignored."""
     graph = costcalc.build_graph(costcalc.load_spec("mobilenet_v2"))
     assert costcalc.analyze(graph).totals.macs == 300_774_272
-    message = r"^mobilenet_v2.yaml: a built Graph cannot take width, variant: .*\n  fix: "
+    thin = costcalc.analyze(graph, width=0.5, resolution=160)
+    assert (thin.totals.macs, thin.width, thin.input) == (
+        costcalc.analyze("mobilenet_v2", width=0.5, resolution=160).totals.macs, 0.5,
+        (3, 160, 160))
+    message = r"^mobilenet_v2.yaml: a built Graph cannot take arguments or a variant: .*\n  fix: "
     with pytest.raises(CostcalcError, match=message):
-        costcalc.analyze(graph, width=0.5, variant="x")
+        costcalc.analyze(graph, variant="x")
+    with pytest.raises(CostcalcError, match="width multiplier must be in"):
+        costcalc.analyze(graph, width=20)
     assert costcalc.analyze("mobilenet_v2", width=0.5).totals.macs == 97_131_840
 
 
