@@ -186,28 +186,19 @@ def tables(check: bool, fmt: str, papers_dir: Path | None, docs_dir: Path) -> No
     """Regenerate docs/tables from specs/papers: published vs computed, row by row."""
     from . import tables as paper_tables
 
+    generated = paper_tables.generate(papers_dir)
     if fmt == "json":
-        generated = paper_tables.generate(papers_dir)
         click.echo(json.dumps(paper_tables.to_json(generated), indent=1))
-        if check and generated.mismatches():
-            raise CostcalcError("\n".join(generated.mismatches()))
-        return
-    if check:
-        generated, problems = paper_tables.check(papers_dir, docs_dir)
-        if problems:
-            raise CostcalcError("\n".join(problems) + "\n  fix: find the cause of a mismatch "
-                                "(note it in the papers file); run `costcalc tables` to "
-                                "regenerate stale files")
+    elif not check:
+        changed = paper_tables.write(generated, docs_dir)
+        click.echo(f"{len(generated.documents)} files in {docs_dir}, {len(changed)} changed")
+    if failed := paper_tables.check(generated, docs_dir, fmt):
+        raise CostcalcError("\n".join(failed) + "\n  fix: find the cause of a mismatch (state "
+                            "it in the row's note and prediction); run `costcalc tables` to "
+                            "regenerate stale files")
+    if check and fmt == "markdown":
         rows = sum(len(t.results) for t in generated.tables)
         click.echo(f"ok: {len(generated.tables)} tables, {rows} rows, {docs_dir} up to date")
-        return
-    generated = paper_tables.generate(papers_dir)
-    changed = paper_tables.write(generated, docs_dir)
-    click.echo(f"{len(generated.documents)} files in {docs_dir}, {len(changed)} changed")
-    for line in generated.mismatches():
-        click.echo(f"mismatch: {line}", err=True)
-    if generated.mismatches():
-        raise CostcalcError(f"{len(generated.mismatches())} mismatch row(s)")
 
 
 @main.command()

@@ -1,12 +1,26 @@
-"""Shared test options: `pytest --update-golden` rewrites tests/golden/*.txt (review the diff)."""
+"""Shared test setup: `pytest --update-golden` rewrites tests/golden/*.txt (review the diff);
+the bundled paper tables, regenerated once per run; Hypothesis without an on-disk database."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+from costcalc import tables
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# A plain `pytest` run must not write .hypothesis/ into the checkout: no example database,
+# and Hypothesis's other cache (source constants, written while test modules are collected,
+# so before any fixture runs) goes to a temporary directory removed at exit.
+settings.register_profile("costcalc", database=None)
+settings.load_profile("costcalc")
+_HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="costcalc-hypothesis-")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME.name)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,3 +41,9 @@ def golden(request: pytest.FixtureRequest):
         assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def bundled() -> tables.Generated:
+    """Every row of the bundled specs/papers, evaluated and rendered once per run."""
+    return tables.generate()

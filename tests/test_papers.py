@@ -1,4 +1,4 @@
-"""Published-figure rows: metric paths, ratio claims, statuses."""
+"""Published-figure rows: the file format, metric paths, ratio claims, predictions, statuses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from costcalc.errors import SpecError
+from costcalc.errors import CostcalcError, SpecError
 from costcalc.papers import Evaluator, load_tables, lookup
 
 
@@ -16,6 +16,11 @@ def table(tmp_path: Path, rows: str) -> list:
     return load_tables([path])
 
 
+def statuses(tmp_path: Path, rows: str) -> list[str]:
+    (t,) = table(tmp_path, rows)
+    return [Evaluator().evaluate(row).status for row in t.rows]
+
+
 def test_fewer_than_is_the_reference_over_the_row(tmp_path: Path) -> None:
     (t,) = table(tmp_path, """
       - {spec: squeezenet_v1_0, settings: {params: paper}, metric: totals.params,
@@ -23,7 +28,7 @@ def test_fewer_than_is_the_reference_over_the_row(tmp_path: Path) -> None:
       - {spec: squeezenet_v1_0, settings: {params: paper}, metric: totals.params,
          fewer_than: {spec: alexnet}, published: 50}
       - {spec: squeezenet_v1_0, settings: {params: paper}, metric: totals.params,
-         fewer_than: {spec: alexnet}, published: 50, note: "rounded"}
+         fewer_than: {spec: alexnet}, published: 50, note: "rounded", expected: 48.8}
     """)
     results = [Evaluator().evaluate(row) for row in t.rows]
     assert results[0].computed == pytest.approx(60_965_224 / 1_248_424)
@@ -31,15 +36,91 @@ def test_fewer_than_is_the_reference_over_the_row(tmp_path: Path) -> None:
 
 
 def test_shape_rows_compare_exactly(tmp_path: Path) -> None:
-    (t,) = table(tmp_path, """
-      - {spec: squeezenet_v1_0, metric: layers.fire9.output, published: [512, 13, 13]}
-      - {spec: squeezenet_v1_0, metric: layers.maxpool8.output, published: [512, 13, 12]}
+    assert statuses(tmp_path, """
+      - {spec: squeezenet_v1_0, metric: block.fire9.output, published: [512, 13, 13]}
+      - {spec: squeezenet_v1_0, metric: block.maxpool8.output, published: [512, 13, 12]}
+      - {spec: squeezenet_v1_0, metric: block.maxpool8.output, published: [512, 13, 12],
+         note: "a typo in the paper", expected: [512, 13, 13]}
+      - {spec: squeezenet_v1_0, metric: block.maxpool8.output, published: [512, 13, 12],
+         note: "a typo in the paper", expected: [512, 12, 13]}
+    """) == ["match", "mismatch", "explained", "mismatch"]
+
+
+# MobileNet v1 at params=paper: 568,740,352 MACs, 4,209,088 params.
+V1 = "spec: mobilenet_v1, settings: {params: paper}"
+
+
+def test_a_note_explains_only_what_its_prediction_states(tmp_path: Path) -> None:
+    assert statuses(tmp_path, f"""
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "another count"}}
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "x",
+         expected: 568.74}}
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "x", expected: 500}}
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "x", expected: 560,
+         expected_tolerance: 0.02}}
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 569, note: "fine on a match",
+         expected: 1}}
+    """) == ["mismatch", "explained", "mismatch", "explained", "match"]
+
+
+def test_ratio_and_rounding_predictions(tmp_path: Path) -> None:
+    assert statuses(tmp_path, f"""
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 1137.5, note: "FLOPs = 2 x MACs",
+         expected_ratio: 0.5}}
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 1137.5, note: "x",
+         expected_ratio: 2}}
+      - {{{V1}, metric: totals.params, scale: 1.0e6, published: 4.0, note: "truncated",
+         rounded: {{step: 0.5, mode: floor}}}}
+      - {{{V1}, metric: totals.params, scale: 1.0e6, published: 4.5, note: "4.21 rounds to 4",
+         rounded: {{step: 0.5, mode: nearest}}}}
+      - {{{V1}, metric: totals.params, scale: 1.0e6, published: 4.5, note: "x",
+         rounded: {{step: 0.5, mode: ceil}}}}
+    """) == ["explained", "mismatch", "explained", "mismatch", "explained"]
+
+
+def test_a_typod_metric_path_is_an_error_even_with_a_note(tmp_path: Path) -> None:
+    (t,) = table(tmp_path, f"""
+      - {{{V1}, metric: "breakdown.conv1x1.macs_pct", published: 94.86, note: "x",
+         expected: 0}}
     """)
-    assert [Evaluator().evaluate(r).status for r in t.rows] == ["match", "mismatch"]
+    with pytest.raises(CostcalcError, match=r"unknown breakdown bucket 'conv1x1'\n  fix: did "
+                                            r"you mean 'conv 1x1'\?"):
+        Evaluator().evaluate(t.rows[0])
+
+
+def test_old_layers_path_says_block_or_layer() -> None:
+    report = {"layers": [{"name": "a", "params": 1}]}
+    with pytest.raises(CostcalcError, match=r"fix: write `block.a.params` for 'a' and "
+                                            r"everything inside it, or `layer.a.params`"):
+        lookup(report, "layers.a.params")
+
+
+def test_file_and_row_problems_are_located_with_hints(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("paper: P\ntabels:\n  t: {}\n")
+    with pytest.raises(SpecError) as exc:
+        load_tables([path])
+    assert str(exc.value) == ("bad.yaml:1: missing 'tables'\n  fix: add `tables:`, a mapping of "
+                              "table id to title and rows\nbad.yaml:2: unknown field 'tabels'\n"
+                              "  fix: did you mean 'tables'?")
+    with pytest.raises(SpecError) as exc:
+        table(tmp_path, """
+      - spec: squeezenet_v1_0
+        metrc: totals.params
+        published: 1
+        settings: {widht: 0.5}
+        expected: 2
+    """)
+    assert [(p.line, p.what, p.fix) for p in exc.value.problems] == [
+        (7, "row: missing 'metric'", "add `metric:`"),
+        (8, "row: unknown field 'metrc'", "did you mean 'metric'?"),
+        (10, "row: settings: unknown field 'widht'", "did you mean 'width'?"),
+        (11, "row: 'expected' without a note",
+         "add the `note:` that states the cause and its arithmetic")]
 
 
 def test_bad_reference_is_reported_with_its_line(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="claims.yaml:7: row: .fewer_than. takes spec"):
+    with pytest.raises(SpecError, match="claims.yaml:8: row: .fewer_than. takes spec"):
         table(tmp_path, """
       - {spec: squeezenet_v1_0, metric: totals.params, published: 1,
          fewer_than: {specs: alexnet}}
@@ -55,6 +136,7 @@ def test_lookup_paths() -> None:
     assert lookup(report, "totals.macs") == 10
     assert lookup(report, "totals.params_by_role.weights") == 3
     assert lookup(report, "breakdown.fc.macs_pct") == 12.5
-    assert lookup(report, "layers.a.params") == 3  # a and a.*, not ab
+    assert lookup(report, "breakdown.depthwise.macs_pct") == 0  # known bucket, no layers
+    assert lookup(report, "block.a.params") == 3  # a and a.*, not ab
     assert lookup(report, "layer.a.params") == 1
-    assert lookup(report, "layers.ab.output") == [3, 1, 1]
+    assert lookup(report, "block.ab.output") == [3, 1, 1]

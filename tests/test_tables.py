@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -31,8 +30,8 @@ layers:
 """
 
 
-def papers_text(spec: Path, published: int = 108, note: str = "") -> str:
-    extra = f", note: \"{note}\"" if note else ""
+def papers_text(spec: Path, published: int = 108, extra: str = "") -> str:
+    """extra: more fields for the first row, e.g. ', note: "why", expected: 108'."""
     return f"""\
 paper: Test paper
 tables:
@@ -41,8 +40,8 @@ tables:
     source: "Test, Table 1"
     rows:
       - {{label: "c1 params", spec: "{spec}", settings: {{params: paper}},
-         metric: layers.c1.params, published: {published}, tolerance: 0{extra}}}
-      - {{label: "c2 output", spec: "{spec}", settings: {{}}, metric: layers.c2.output,
+         metric: block.c1.params, published: {published}, tolerance: 0{extra}}}
+      - {{label: "c2 output", spec: "{spec}", settings: {{}}, metric: block.c2.output,
          published: [8, 8, 8]}}
   t2:
     title: "Table 2: a formula"
@@ -63,34 +62,36 @@ def tree(tmp_path: Path) -> tuple[Path, Path, Path]:
     return papers, docs, spec
 
 
-@pytest.fixture(scope="module")
-def bundled() -> tables.Generated:
-    return tables.generate()
-
-
 def test_generated_tree_checks_clean(tree) -> None:
     papers, docs, _ = tree
     assert sorted(p.name for p in docs.iterdir()) == ["index.md", "test.t1.md", "test.t2.md"]
-    generated, problems = tables.check(papers, docs)
-    assert problems == []
+    generated = tables.generate(papers)
+    assert tables.check(generated, docs) == []
+    assert "Paper: Test paper" in generated.documents["test.t1.md"]
     assert [r.status for t in generated.tables for r in t.results] == ["match"] * 3
     assert [r.computed for t in generated.tables for r in t.results] == [108.0, [8, 8, 8],
                                                                          11920.0]
 
 
+EXPLAINED = ', note: "the paper rounds", expected: 108'  # a cause and what it predicts
+
+
 def test_check_fails_when_a_published_value_changes(tree) -> None:
     papers, docs, spec = tree
-    (papers / "test.yaml").write_text(papers_text(spec, 110, note="a cause"), encoding="utf-8")
-    _, problems = tables.check(papers, docs)
-    assert problems == [f"{docs / 'index.md'}: stale (differs from the regenerated table)",
-                        f"{docs / 'test.t1.md'}: stale (differs from the regenerated table)"]
+    (papers / "test.yaml").write_text(papers_text(spec, 110, EXPLAINED), encoding="utf-8")
+    generated = tables.generate(papers)
+    assert generated.mismatches() == []  # explained: only the docs are stale
+    stale = "stale (differs from the regenerated table)"
+    assert tables.check(generated, docs) == [f"{docs / 'index.md'}: {stale}",
+                                             f"{docs / 'test.t1.md'}: {stale}"]
 
 
 def test_check_fails_on_a_mismatch_row(tree) -> None:
     papers, docs, spec = tree
     (papers / "test.yaml").write_text(papers_text(spec, 110), encoding="utf-8")
-    tables.write(tables.generate(papers), docs)  # even when the docs are regenerated
-    _, problems = tables.check(papers, docs)
+    generated = tables.generate(papers)
+    tables.write(generated, docs)  # even when the docs are regenerated
+    problems = tables.check(generated, docs)
     assert len(problems) == 1
     assert "test.yaml:7: t1: 'c1 params' is a mismatch (published 110, computed 108)" \
         in problems[0]
@@ -99,7 +100,7 @@ def test_check_fails_on_a_mismatch_row(tree) -> None:
 def test_check_fails_when_a_spec_changes(tree) -> None:
     papers, docs, spec = tree
     spec.write_text(SPEC.replace("out: 8", "out: 16"), encoding="utf-8")
-    _, problems = tables.check(papers, docs)
+    problems = tables.check(tables.generate(papers), docs)
     assert f"{docs / 'test.t1.md'}: stale (differs from the regenerated table)" in problems
     assert any("'c2 output' is a mismatch" in p for p in problems)
 
@@ -108,11 +109,11 @@ def test_check_names_missing_and_extra_files(tree) -> None:
     papers, docs, _ = tree
     (docs / "test.t2.md").unlink()
     (docs / "old.md").write_text("x", encoding="utf-8")
-    _, problems = tables.check(papers, docs)
+    problems = tables.check(tables.generate(papers), docs)
     assert problems == [f"{docs / 'test.t2.md'}: missing",
                         f"{docs / 'old.md'}: extra (no papers table generates it)"]
     assert sorted(tables.write(tables.generate(papers), docs)) == ["old.md", "test.t2.md"]
-    assert tables.check(papers, docs)[1] == []
+    assert tables.check(tables.generate(papers), docs) == []
 
 
 def test_generation_is_deterministic(tree) -> None:
@@ -125,7 +126,7 @@ def test_generation_is_deterministic(tree) -> None:
 def test_write_is_atomic(tree, monkeypatch) -> None:
     papers, docs, spec = tree
     before = {p.name: p.read_text(encoding="utf-8") for p in docs.iterdir()}
-    (papers / "test.yaml").write_text(papers_text(spec, 110, note="a cause"), encoding="utf-8")
+    (papers / "test.yaml").write_text(papers_text(spec, 110, EXPLAINED), encoding="utf-8")
     generated = tables.generate(papers)
 
     def fail(src, dst):
@@ -139,18 +140,18 @@ def test_write_is_atomic(tree, monkeypatch) -> None:
 
 def test_a_bad_row_names_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(
-        "tables:\n  t:\n    title: T\n    rows:\n"
+        "paper: P\ntables:\n  t:\n    title: T\n    rows:\n"
         "      - {spec: mobilenet_v1, metric: totals.nope, published: 1}\n", encoding="utf-8")
-    with pytest.raises(CostcalcError, match=r"bad.yaml:5: t: 'mobilenet_v1': metric "
+    with pytest.raises(CostcalcError, match=r"bad.yaml:6: t: 'mobilenet_v1': metric "
                                             r"'totals.nope': the report has no 'nope'"):
         tables.generate(tmp_path)
 
 
 def test_lookup_single_layer_vs_subtree() -> None:
     report = Evaluator().report("mobilenet_v1", {"dtype": "fp16"})
-    # `layers.` sums conv, bn and relu; `layer.` is one tensor (MobileNetV2 Table 3's measure)
+    # `block.` sums conv, bn and relu; `layer.` is one tensor (MobileNetV2 Table 3's measure)
     assert lookup(report, "layer.separable2.conv2.relu.activation_bytes") == 802_816
-    assert lookup(report, "layers.separable2.conv2.activation_bytes") == 3 * 802_816
+    assert lookup(report, "block.separable2.conv2.activation_bytes") == 3 * 802_816
 
 
 def test_cli_check_and_json(tree) -> None:
@@ -163,7 +164,7 @@ def test_cli_check_and_json(tree) -> None:
                                            str(papers)]).stdout)
     assert [(r["table"], r["label"], r["status"]) for r in rows] == [
         ("t1", "c1 params", "match"), ("t1", "c2 output", "match"), ("t2", "fire params", "match")]
-    (papers / "test.yaml").write_text(papers_text(spec, 110, note="a cause"), encoding="utf-8")
+    (papers / "test.yaml").write_text(papers_text(spec, 110, EXPLAINED), encoding="utf-8")
     stale = runner.invoke(main, ["tables", "--check", "--papers", str(papers), "--docs",
                                  str(docs)])
     assert stale.exit_code == 1
@@ -174,10 +175,25 @@ def test_cli_check_and_json(tree) -> None:
 # The bundled papers files and the committed docs/tables
 
 
+def test_json_check_counts_rows_only(tree) -> None:
+    """JSON output writes no documents, so stale files cannot fail it; a mismatch row does."""
+    papers, docs, spec = tree
+    (papers / "test.yaml").write_text(papers_text(spec, 110, EXPLAINED), encoding="utf-8")
+    assert tables.check(tables.generate(papers), docs, "json") == []
+    (papers / "test.yaml").write_text(papers_text(spec, 110), encoding="utf-8")
+    (problem,) = tables.check(tables.generate(papers), docs, "json")
+    assert "'c1 params' is a mismatch" in problem
+    r = CliRunner().invoke(main, ["tables", "--format", "json", "--check", "--papers",
+                                  str(papers), "--docs", str(docs)])
+    assert r.exit_code == 1 and "'c1 params' is a mismatch" in r.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# The bundled papers files and the committed docs/tables (the `bundled` fixture: conftest.py)
+
+
 def test_every_bundled_row_is_match_or_explained(bundled) -> None:
     assert bundled.mismatches() == []
-    explained = [r for t in bundled.tables for r in t.results if r.status == "explained"]
-    assert all(r.row.note for r in explained)
 
 
 def test_committed_docs_are_up_to_date(bundled) -> None:
@@ -186,21 +202,28 @@ def test_committed_docs_are_up_to_date(bundled) -> None:
     assert tables.differences(bundled, REPO_DOCS) == []
 
 
-def test_published_value_change_makes_bundled_docs_stale(tmp_path: Path, bundled) -> None:
-    papers, docs = tmp_path / "papers", tmp_path / "docs"
-    shutil.copytree(bundled_dir("papers"), papers)
-    path = papers / "iandola2016_squeezenet.yaml"
-    text = path.read_text(encoding="utf-8")
+def test_published_value_change_makes_bundled_docs_stale(tmp_path: Path) -> None:
+    """One bundled file, one number changed: its document goes stale, its siblings do not."""
+    if not REPO_DOCS.is_dir():
+        pytest.skip("not run from a source checkout")
+    name = "iandola2016_squeezenet.yaml"
+    text = (bundled_dir("papers") / name).read_text(encoding="utf-8")
     assert "published: 11920," in text
-    path.write_text(text.replace("published: 11920,", "published: 11921,"), encoding="utf-8")
-    _, problems = tables.check(papers, REPO_DOCS if REPO_DOCS.is_dir() else docs)
-    assert any("iandola2016_squeezenet.table1_params.md: stale" in p for p in problems)
-    assert any("'fire2' is a mismatch (published 11,921, computed 11,920)" in p
-               for p in problems)
+    (tmp_path / name).write_text(text.replace("published: 11920,", "published: 11921,"),
+                                 encoding="utf-8")
+    generated = tables.generate(tmp_path)
+    mine = {f"{REPO_DOCS / n}: stale (differs from the regenerated table)"
+            for n in generated.documents if n != "index.md"}
+    stale = set(tables.differences(generated, REPO_DOCS)) & mine
+    assert stale == {f"{REPO_DOCS / 'iandola2016_squeezenet.table1_params.md'}: stale "
+                     "(differs from the regenerated table)"}
+    assert [m.split(": ", 1)[1] for m in generated.mismatches()] == [
+        "table1_params: 'fire2' is a mismatch (published 11,921, computed 11,920)"]
 
 
-def test_issue_figures(bundled) -> None:
-    """The figures the issue names, as computed (exact integers where the data allows)."""
+def test_mobilenet_shufflenet_squeezenet_headline_figures(bundled) -> None:
+    """MobileNet v1 Table 2/3, ShuffleNet v1 Table 1 and SqueezeNet Table 1 as computed (exact
+    integers where the data allows)."""
     by_label = {(t.table.file, t.table.id, r.row.label): r for t in bundled.tables
                 for r in t.results}
     t2 = by_label[("howard2017_mobilenet_v1.yaml", "table2", "Conv 3x3, Mult-Adds %")]
@@ -219,4 +242,12 @@ def test_tables_load_every_bundled_file() -> None:
     files = {t.file for t in load_tables()}
     assert {"howard2017_mobilenet_v1.yaml", "sandler2018_mobilenet_v2.yaml",
             "zhang2018_shufflenet_v1.yaml", "iandola2016_squeezenet.yaml",
-            "lecture_deck.yaml"} <= files
+            "lecture_deck.yaml", "torchvision.yaml"} <= files
+
+
+def test_torchvision_parameter_counts_are_exact(bundled) -> None:
+    """num_params is an exact integer: those rows have tolerance 0 and must match, never be
+    explained."""
+    (params,) = [t for t in bundled.tables if (t.table.file, t.table.id) == ("torchvision.yaml",
+                                                                           "params")]
+    assert {(r.row.tolerance, r.status) for r in params.results} == {(0, "match")}
