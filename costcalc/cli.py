@@ -193,9 +193,9 @@ def tables(check: bool, fmt: str, papers_dir: Path | None, docs_dir: Path) -> No
         changed = paper_tables.write(generated, docs_dir)
         click.echo(f"{len(generated.documents)} files in {docs_dir}, {len(changed)} changed")
     if failed := paper_tables.check(generated, docs_dir, fmt):
-        raise CostcalcError("\n".join(failed) + "\n  fix: find the cause of a mismatch (state "
-                            "it in the row's note and prediction); run `costcalc tables` to "
-                            "regenerate stale files")
+        raise CostcalcError("\n".join(failed), "find the cause of a mismatch (state it in the "
+                            "row's note and prediction); run `costcalc tables` to regenerate "
+                            "stale files")
     if check and fmt == "markdown":
         rows = sum(len(t.results) for t in generated.tables)
         click.echo(f"ok: {len(generated.tables)} tables, {rows} rows, {docs_dir} up to date")

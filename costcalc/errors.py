@@ -7,6 +7,8 @@ located Problems (`FILE:LINE: what` and `fix:`), sorted by line.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -44,3 +46,13 @@ class SpecError(CostcalcError):
 
 class ShapeError(CostcalcError):
     """A shape rule failed: raised by ops without location, re-raised by passes with it."""
+
+
+def did_you_mean(key: str, allowed: Iterable[str], otherwise: str | None = None) -> str:
+    """The fix for an unknown name: the closest allowed one, else `otherwise` (by default the
+    list of allowed names)."""
+    names = sorted(allowed)
+    close = difflib.get_close_matches(key, names, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "allowed: " + ", ".join(names) if otherwise is None else otherwise

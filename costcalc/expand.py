@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .dims import ALPHA, Channels, Scaled, field_value, is_known
-from .errors import CostcalcError, Problem, SpecError
+from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .graph import Condition, Graph, Layer
 from .ops import OPS, Input
-from .schema import SCHEMAS, Field, did_you_mean
+from .schema import SCHEMAS, Field
 from .spec import BlockCall, BlockDef, Entry, OpCall, Parallel, Residual, Spec, Variant
 
 MAX_ALPHA = 16

@@ -178,7 +178,7 @@ class _Evaluator:
         if node.id in ("false", "False"):
             return False
         if node.id not in self.names:
-            from .schema import did_you_mean
+            from .errors import did_you_mean
 
             fix = did_you_mean(node.id, self.names) if self.names else ""
             raise ExprError(f"unknown name '{node.id}' in expression '{self.text}'", fix)

@@ -17,11 +17,11 @@ from fractions import Fraction
 from typing import Any
 
 from . import expr
-from .errors import CostcalcError, Problem, SpecError
+from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .graph import Graph, Layer
 from .ops import Concat, Conv, Input, OpBase, Shuffle
 from .report import Report, analyze
-from .schema import POSITIVE_FIELDS, did_you_mean
+from .schema import POSITIVE_FIELDS
 
 Number = int | float
 Values = Mapping[str, Number]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .errors import CostcalcError
+from .errors import CostcalcError, did_you_mean
 from .graph import Graph
 from .ops import BatchNorm, Dim, ParamCounts, Shape, any_true, maximum
 
@@ -44,9 +44,9 @@ def params(graph: Graph, counts: Mapping[str, ParamCounts], convention: str) -> 
         return {n: c.weights + c.biases + c.bn for n, c in counts.items()}
     if convention == "paper":
         if graph.paper_params is None:
-            raise CostcalcError(f"{graph.file}: the spec does not say what its paper counted\n"
-                                "  fix: add `paper_params: [weights, biases]` (the roles it "
-                                "counted), or use --params framework")
+            raise CostcalcError(f"{graph.file}: the spec does not say what its paper counted",
+                                "add `paper_params: [weights, biases]` (the roles it counted), "
+                                "or use --params framework")
         return {n: sum(getattr(c, role) for role in graph.paper_params)
                 for n, c in counts.items()}
     if convention == "deploy":
@@ -63,8 +63,8 @@ def params(graph: Graph, counts: Mapping[str, ParamCounts], convention: str) -> 
                     value = c.bn
             out[layer.name] = value
         return out
-    raise CostcalcError(f"unknown params convention '{convention}'\n  fix: use one of "
-                        + ", ".join(PARAM_CONVENTIONS))
+    raise CostcalcError(f"unknown params convention '{convention}'",
+                        did_you_mean(convention, PARAM_CONVENTIONS))
 
 
 def macs(graph: Graph, shapes: Shapes) -> dict[str, Dim]:

@@ -43,9 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CostcalcError, Problem, SpecError
+from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .report import BUCKETS, analyze
-from .schema import did_you_mean
 from .spec import bundled_dir
 from .yamlnodes import Node, parse_yaml, plain
 
@@ -301,8 +300,8 @@ def lookup(report: Mapping[str, Any], path: str) -> Any:
     if head == "breakdown":
         return _bucket(report, path, name, key)
     if head == "layers":
-        raise CostcalcError(f"metric '{path}': `layers.` is not a metric path\n  fix: write "
-                            f"`block.{rest}` for '{name}' and everything inside it, or "
+        raise CostcalcError(f"metric '{path}': `layers.` is not a metric path",
+                            f"write `block.{rest}` for '{name}' and everything inside it, or "
                             f"`layer.{rest}` for that one row")
     if head in ("layer", "block"):
         members = [r for r in report["layers"] if r["name"] == name
@@ -310,8 +309,8 @@ def lookup(report: Mapping[str, Any], path: str) -> Any:
         if not members:
             raise CostcalcError(f"metric '{path}': no layer named '{name}'")
         if key not in members[0]:
-            raise CostcalcError(f"metric '{path}': a layer row has no '{key}'\n  fix: "
-                                + did_you_mean(key, members[0]))
+            raise CostcalcError(f"metric '{path}': a layer row has no '{key}'",
+                                did_you_mean(key, members[0]))
         return members[-1][key] if key == "output" else sum(r[key] for r in members)
     value: Any = report
     for part in path.split("."):
@@ -323,13 +322,13 @@ def lookup(report: Mapping[str, Any], path: str) -> Any:
 
 def _bucket(report: Mapping[str, Any], path: str, bucket: str, key: str) -> Any:
     if bucket not in BUCKETS:
-        raise CostcalcError(f"metric '{path}': unknown breakdown bucket '{bucket}'\n  fix: "
-                            + did_you_mean(bucket, BUCKETS))
+        raise CostcalcError(f"metric '{path}': unknown breakdown bucket '{bucket}'",
+                            did_you_mean(bucket, BUCKETS))
     for share in report["breakdown"]:
         if share["bucket"] == bucket:
             if key not in share:
-                raise CostcalcError(f"metric '{path}': a breakdown entry has no '{key}'\n  "
-                                    "fix: " + did_you_mean(key, share))
+                raise CostcalcError(f"metric '{path}': a breakdown entry has no '{key}'",
+                                    did_you_mean(key, share))
             return share[key]
     return 0  # a known bucket with no layers in this network
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -194,14 +194,18 @@ RENDERERS: dict[Format, Renderer] = {
 }
 
 
+def _renderer(table: Mapping[Any, Callable[..., str]], fmt: Enum | str) -> Callable[..., str]:
+    """The renderer a format names in a dispatch table; an unknown format is an error."""
+    names = {format_.value: render for format_, render in table.items()}
+    name = fmt.value if isinstance(fmt, Enum) else fmt
+    if name not in names:
+        raise CostcalcError(f"unknown format '{name}'", "use one of " + ", ".join(names))
+    return names[name]
+
+
 def render(report: Report, fmt: Format | str, columns: int | None = None) -> str:
     """The report in one format; `columns` fixes the table's width (only the table uses it)."""
-    try:
-        renderer = RENDERERS[Format(fmt)]
-    except (ValueError, KeyError):
-        raise CostcalcError(f"unknown format '{fmt}'\n  fix: use one of "
-                            + ", ".join(f.value for f in RENDERERS)) from None
-    return renderer(report, columns)
+    return _renderer(RENDERERS, fmt)(report, columns)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,9 +262,4 @@ FORMULA_RENDERERS: dict[FormulaFormat, Callable[[FormulaResult], str]] = {
 
 
 def render_formula(result: FormulaResult, fmt: FormulaFormat | str) -> str:
-    try:
-        renderer = FORMULA_RENDERERS[FormulaFormat(fmt)]
-    except (ValueError, KeyError):
-        raise CostcalcError(f"unknown format '{fmt}'\n  fix: use one of "
-                            + ", ".join(f.value for f in FORMULA_RENDERERS)) from None
-    return renderer(result)
+    return _renderer(FORMULA_RENDERERS, fmt)(result)

@@ -47,8 +47,8 @@ def dtype_bits(dtype: str) -> int:
     match = re.fullmatch(r"(\d+)bits?", dtype)
     if match and 1 <= int(match.group(1)) <= 64:
         return int(match.group(1))
-    raise CostcalcError(f"unknown dtype '{dtype}'\n  fix: use fp32, fp16, bf16, int8, int4 or "
-                        "a bit width such as 6bit")
+    raise CostcalcError(f"unknown dtype '{dtype}'", "use fp32, fp16, bf16, int8, int4 or a bit "
+                        "width such as 6bit")
 
 
 Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]

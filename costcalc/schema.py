@@ -4,16 +4,15 @@ and the keys each part of a spec may carry."""
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from . import ops
-from .errors import CostcalcError
+from .errors import CostcalcError, did_you_mean
 from .expr import Unknown
 from .ops import OPS, ParamCounts
 from .width import ROUNDING, _exact
@@ -245,13 +244,3 @@ VARIANT_KEYS = {"width", "resolution", "args", "description"}
 INPUT_KEYS = {"channels", "size"}
 WIDTH_KEYS = {"multiplier": float, "round": Literal[ROUNDING], "divisor": int, "min": int}
 PARALLEL_KEYS = {"branches", "merge"}
-
-
-def did_you_mean(key: str, allowed: Iterable[str], otherwise: str | None = None) -> str:
-    """The fix for an unknown name: the closest allowed one, else `otherwise` (by default the
-    list of allowed names)."""
-    names = sorted(allowed)
-    close = difflib.get_close_matches(key, names, n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return "allowed: " + ", ".join(names) if otherwise is None else otherwise

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import CostcalcError, Problem, SpecError
+from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .expr import ExprError, Unknown, check_syntax
 from .ops import OPS
 from .schema import (
@@ -40,7 +40,6 @@ from .schema import (
     check_positive,
     coerce,
     describe,
-    did_you_mean,
 )
 from .width import WidthRule
 from .yamlnodes import Node, parse_yaml, plain

@@ -55,8 +55,8 @@ class Generated:
 def papers_files(papers_dir: Path | None = None) -> list[Path]:
     directory = papers_dir if papers_dir is not None else default_papers_dir()
     if not directory.is_dir():
-        raise CostcalcError(f"{directory}: no such directory\n  fix: point --papers at the "
-                            "specs/papers directory")
+        raise CostcalcError(f"{directory}: no such directory",
+                            "point --papers at the specs/papers directory")
     return sorted(directory.glob("*.yaml"))
 
 
@@ -71,12 +71,12 @@ def generate(papers_dir: Path | None = None) -> Generated:
                 results.append(evaluator.evaluate(row))
             except CostcalcError as exc:
                 raise CostcalcError(f"{table.file}:{row.line}: {table.id}: '{row.label}': "
-                                    f"{exc}") from None
+                                    f"{exc.what}", exc.fix) from None
         tables.append(TableResult(table, tuple(results)))
     names = Counter(t.filename for t in tables)
     if duplicated := sorted(n for n, k in names.items() if k > 1):
-        raise CostcalcError(f"duplicate table ids: {', '.join(duplicated)}\n  fix: give each "
-                            "table of a papers file a unique id")
+        raise CostcalcError(f"duplicate table ids: {', '.join(duplicated)}",
+                            "give each table of a papers file a unique id")
     documents = {t.filename: render_table(t) for t in tables}
     documents["index.md"] = render_index(tables)
     return Generated(tuple(tables), dict(sorted(documents.items())))
