@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -21,7 +21,7 @@ from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .graph import Graph, Layer
 from .ops import Concat, Conv, Input, OpBase, Shuffle
 from .report import Report, analyze
-from .schema import POSITIVE_FIELDS
+from .schema import FieldError, check_op
 
 Number = int | float
 Values = Mapping[str, Number]
@@ -119,20 +119,16 @@ def _count(network: str, channels: Number, size: tuple[Number, Number], *steps: 
 
 
 def _check_sizes(graph: Graph) -> None:
-    """Formula arguments reach the ops without the spec schema, so check what it would: every
-    size, channel count, kernel and group count is a whole number of at least 1."""
+    """Formula arguments reach the ops without a spec, so the ops are checked against the same
+    schema the spec parser uses (whole numbers of at least 1 for sizes, channels, kernels)."""
     problems = []
     for layer in graph.layers:
-        for field in fields(layer.op):
-            value = getattr(layer.op, field.name)
-            for item in value if isinstance(value, tuple) else (value,):
-                if (field.name in POSITIVE_FIELDS and isinstance(item, int | float)
-                        and not (isinstance(item, int) and item >= 1)):
-                    problems.append(Problem(
-                        graph.file, layer.line,
-                        f"'{layer.name}': '{field.name}' must be a whole number of at least 1, "
-                        f"got {item!r}",
-                        "check the formula's arguments (`costcalc formula --list`)"))
+        try:
+            check_op(layer.op)
+        except FieldError as exc:
+            problems.append(Problem(graph.file, layer.line, f"'{layer.name}': {exc.what}",
+                                    exc.fix or "check the formula's arguments (`costcalc "
+                                    "formula --list`)"))
     if problems:
         raise SpecError(problems)
 

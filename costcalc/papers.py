@@ -37,6 +37,7 @@ with no prediction, or a prediction that does not hold).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,11 +45,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
+from .formula import evaluate_formula
 from .report import BUCKETS, analyze
 from .spec import bundled_dir
 from .yamlnodes import Node, parse_yaml, plain
 
-SETTING_KEYS = {"width", "resolution", "variant", "args", "params", "batch", "dtype"}
+# A row's settings are analyze's keyword arguments, by their names there.
+SETTING_KEYS = set(inspect.signature(analyze).parameters) - {"spec"}
 PREDICTION_KEYS = ("expected", "expected_ratio", "rounded")
 ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note",
             "formula", "fewer_than", "expected_tolerance", *PREDICTION_KEYS}
@@ -342,21 +345,14 @@ class Evaluator:
     def report(self, spec: str, settings: Mapping[str, Any]) -> dict[str, Any]:
         key = repr((spec, sorted(settings.items(), key=lambda kv: kv[0])))
         if key not in self._cache:
-            s = dict(settings)
-            res = s.pop("resolution", None)
-            self._cache[key] = analyze(
-                spec, width=s.pop("width", None),
-                resolution=tuple(res) if isinstance(res, list) else res,
-                variant=s.pop("variant", None), args=s.pop("args", None),
-                params=s.pop("params", "framework"), batch=s.pop("batch", 1),
-                dtype=s.pop("dtype", "fp32")).to_dict()
+            res = settings.get("resolution")  # YAML writes [h, w] as a list
+            given = {**settings, "resolution": tuple(res) if isinstance(res, list) else res}
+            self._cache[key] = analyze(spec, **given).to_dict()
         return self._cache[key]
 
     def formula(self, name: str, args: Mapping[str, Any]) -> dict[str, Any]:
         key = repr(("formula", name, sorted(args.items(), key=lambda kv: kv[0])))
         if key not in self._cache:
-            from .formula import evaluate_formula  # formula builds specs: import on use
-
             self._cache[key] = evaluate_formula(name, args).to_dict()
         return self._cache[key]
 

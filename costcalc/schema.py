@@ -225,7 +225,26 @@ class OpSchema:
         return OpSchema(cls, hints, keys, frozenset(required))
 
 
-SCHEMAS = {kind: OpSchema.of(cls) for kind, cls in OPS.items() if kind != "input"}
+OP_SCHEMAS = {kind: OpSchema.of(cls) for kind, cls in OPS.items()}
+SCHEMAS = {kind: schema for kind, schema in OP_SCHEMAS.items() if kind != "input"}  # in specs
+
+
+def _no_expression(text: str) -> Any:
+    raise FieldError(f"expected a value, got the text {text!r}")
+
+
+def check_op(op: ops.OpBase) -> None:
+    """Check an op built in code (not parsed from a spec) against the same schema: each field
+    of its type, and at least 1 where POSITIVE_FIELDS says so. Raises FieldError."""
+    schema = OP_SCHEMAS[op.kind]
+    for key, name in schema.keys.items():
+        value = getattr(op, name)
+        try:
+            coerce(schema.hints[name], list(value) if isinstance(value, tuple) else value,
+                   _no_expression)
+        except FieldError as exc:
+            raise FieldError(f"'{key}': {exc.what}", exc.fix) from None
+        check_positive(key, value)
 
 # Keys every layer entry may carry, and the sugar a conv/fc/mdconv may carry.
 COMMON_KEYS = {"name", "inputs", "n", "when"}
