@@ -10,6 +10,7 @@ expression evaluator and the same op rules.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,10 +58,13 @@ class Deferred(Unknown):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What the shape pass knows: alpha, and every shaped layer's output channels."""
+    """What the shape pass knows: alpha, and every shaped layer's output channels. `values`
+    keeps each Deferred's value once computed: one expression often serves several layers (a
+    block argument, the condition of a conv and of its batch norm and activation)."""
 
     alpha: Any
     channels: Callable[[str], Any]
+    values: dict[int, Any] = dataclasses.field(default_factory=dict)
 
 
 def is_known(value: Any) -> bool:
@@ -103,8 +107,11 @@ def resolve(value: Any, ctx: Context) -> Any:
             return scaled if when else base
         return _exact(np.where(when, scaled, base))
     assert isinstance(value, Deferred), value
-    names = {k: resolve(v, ctx) for k, v in value.names.items()}
-    return _checked(value.field, lambda text: evaluate(text, names), value.file)
+    if id(value) not in ctx.values:
+        names = {k: resolve(v, ctx) for k, v in value.names.items()}
+        ctx.values[id(value)] = _checked(value.field, lambda text: evaluate(text, names),
+                                         value.file)
+    return ctx.values[id(value)]
 
 
 def _checked(field: Field, expression: Callable[[str], Any], file: str) -> Any:

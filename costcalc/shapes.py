@@ -114,9 +114,12 @@ def _bypass(layer: Layer, ctx: Context) -> str | None:
     """None when the layer exists; else the layer that stands for it."""
     for condition in layer.conditions:
         holds = resolve(condition.test, ctx)
-        if np.ndim(holds) and not np.all(holds) and np.any(holds):
-            raise _Split(np.asarray(holds, dtype=bool))
-        if not np.all(holds):
+        if isinstance(holds, np.ndarray) and holds.ndim:
+            if not holds.any():
+                return condition.bypass
+            if not holds.all():
+                raise _Split(holds.astype(bool))
+        elif not holds:
             return condition.bypass
     return None
 
