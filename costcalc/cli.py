@@ -13,11 +13,12 @@ from typing import Any
 
 import click
 
+from .bundled import bundled_specs
 from .errors import CostcalcError
 from .metrics import PARAM_CONVENTIONS
 from .render import Format, FormulaFormat, formula_list, render, render_formula
 from .report import analyze
-from .spec import bundled_specs, load_spec
+from .spec import load_spec
 
 
 class UserError(click.ClickException):

@@ -44,10 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bundled import bundled_dir
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .formula import evaluate_formula
 from .report import BUCKETS, analyze
-from .spec import bundled_dir
 from .yamlnodes import Node, parse_yaml, plain
 
 # A row's settings are analyze's keyword arguments, by their names there.

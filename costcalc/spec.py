@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from .bundled import resolve
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .expr import ExprError, Unknown, check_syntax
 from .ops import OPS
@@ -152,38 +152,6 @@ class Spec:
 
 # ---------------------------------------------------------------------------------------------
 # Loading
-
-
-def bundled_dir(kind: str = "networks") -> Path:
-    """The installed specs (package costcalc.specs), or specs/ beside the package when costcalc
-    runs from a source checkout (e.g. `python -m costcalc` at the repository root)."""
-    try:
-        root = Path(str(resources.files("costcalc.specs")))
-    except ModuleNotFoundError:
-        root = Path(__file__).resolve().parent.parent / "specs"
-    return root / kind
-
-
-def bundled_specs() -> list[Path]:
-    return sorted(bundled_dir().glob("*.yaml"))
-
-
-def resolve(ref: str | Path) -> Path:
-    """A path that exists is used as a path; otherwise the name of a bundled spec."""
-    path = Path(ref)
-    if path.is_file():
-        return path
-    if path.exists():
-        raise CostcalcError(f"{ref}: not a file")
-    bare = path.parent == Path(".")
-    stem = path.name.removesuffix(".yaml")
-    if bare and (bundled_dir() / f"{stem}.yaml").is_file():
-        return bundled_dir() / f"{stem}.yaml"
-    if not bare:
-        raise CostcalcError(f"{ref}: no such file", "check the path")
-    names = [p.stem for p in bundled_specs()]
-    fix = did_you_mean(stem, names, "run `costcalc list` for the bundled specs")
-    raise CostcalcError(f"{ref}: no such file, and no bundled spec of that name", fix)
 
 
 def load_spec(ref: str | Path) -> Spec:

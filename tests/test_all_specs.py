@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from costcalc import analyze, build_graph, load_spec, metrics
+from costcalc.bundled import bundled_specs
 from costcalc.ops import Shape
 from costcalc.shapes import shape_graph
-from costcalc.spec import bundled_specs
 
 SPECS = [p.stem for p in bundled_specs()]
 

@@ -6,8 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costcalc import analyze, build_graph
+from costcalc.bundled import bundled_specs
 from costcalc.errors import CostcalcError
-from costcalc.spec import bundled_specs, parse_spec
+from costcalc.spec import parse_spec
 
 TEXTS = [p.read_text(encoding="utf-8") for p in bundled_specs()
          if p.stem in {"mobilenet_v2", "squeezenet_v1_0", "resnet", "shufflenet_v2"}]

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costcalc import analyze, load_spec
+from costcalc.bundled import bundled_specs
 from costcalc.errors import CostcalcError
 from costcalc.report import METRICS
-from costcalc.spec import bundled_specs
 from costcalc.sweep import sweep
 
 SPECS = [p.stem for p in bundled_specs()]

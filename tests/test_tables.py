@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from costcalc import tables
+from costcalc.bundled import bundled_dir
 from costcalc.cli import main
 from costcalc.errors import CostcalcError
 from costcalc.papers import Evaluator, load_tables, lookup
-from costcalc.spec import bundled_dir
 
 REPO_DOCS = Path(__file__).resolve().parents[1] / "docs" / "tables"
 

@@ -12,7 +12,7 @@ import statistics
 import time
 
 from costcalc import analyze, load_spec, sweep
-from costcalc.spec import bundled_specs
+from costcalc.bundled import bundled_specs
 
 
 def median_seconds(fn, repeat: int) -> float:
