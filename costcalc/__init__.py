@@ -10,11 +10,11 @@ from .errors import CostcalcError, ShapeError, SpecError
 from .expand import build_graph
 from .graph import Graph, Layer
 from .report import Report, analyze
-from .shapes import Shaped, infer_shapes, shape_graph
+from .shapes import Shaped, shape_graph
 from .spec import Spec, load_spec, parse_spec
 from .sweep import SweepResult, sweep
 
 __all__ = ["CostcalcError", "Graph", "Layer", "Report", "ShapeError", "Shaped", "Spec",
-           "SpecError", "SweepResult", "analyze", "build_graph", "infer_shapes", "load_spec",
+           "SpecError", "SweepResult", "analyze", "build_graph", "load_spec",
            "parse_spec", "shape_graph", "sweep"]
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .dims import Context, is_known, resolve
-from .errors import CostcalcError, Problem, ShapeError, SpecError
+from .errors import Problem, ShapeError, SpecError
 from .graph import Graph, Layer
 from .ops import Input, OpBase, Shape
 
@@ -60,16 +60,6 @@ def shape_graph(graph: Graph, input_shape: Shape | None = None,
     index = np.arange(sizes.pop()[0]) if sizes else None
     groups = _groups(graph, input_shape, alpha, index)
     return tuple(sorted(groups, key=lambda g: -1 if g.select is None else int(g.select[0])))
-
-
-def infer_shapes(graph: Graph, input_shape: Shape | None = None,
-                 alpha: Any = None) -> dict[str, Shape]:
-    """Every layer's output shape, for configurations that share one structure."""
-    groups = shape_graph(graph, input_shape, alpha)
-    if len(groups) > 1:
-        raise CostcalcError(f"{graph.file}: the configurations give {len(groups)} different "
-                            "structures", "use shape_graph, which shapes each group")
-    return dict(groups[0].shapes)
 
 
 def _groups(graph: Graph, input_shape: Shape | None, alpha: Any,

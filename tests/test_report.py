@@ -14,8 +14,8 @@ from costcalc.report import METRICS, LayerRow, measure
 def test_measure_on_array_shapes_equals_scalar_reports() -> None:
     graph = costcalc.build_graph(costcalc.load_spec("mobilenet_v1"))
     sizes = np.array([224, 160])
-    shapes = costcalc.infer_shapes(graph, Shape(3, sizes, sizes))
-    measured = measure(graph, shapes, batch=2, bits=8, params="paper")
+    (shaped,) = costcalc.shape_graph(graph, Shape(3, sizes, sizes))
+    measured = measure(shaped.graph, shaped.shapes, batch=2, bits=8, params="paper")
     for i, size in enumerate(sizes):
         scalar = costcalc.analyze("mobilenet_v1", resolution=int(size), batch=2, dtype="int8",
                                   params="paper")
