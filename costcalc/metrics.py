@@ -10,6 +10,7 @@ convention); `report.METRICS` declares each of them once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -137,16 +138,62 @@ def nbytes(elements: Dim, bits: int) -> Dim:
 # The report's visitors: a graph, its shapes and the report's settings in, values out
 
 
+DTYPE_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4}
+
+
+def dtype_bits(dtype: str) -> int:
+    """Bits per element: fp32, fp16, bf16, int8, int4, or any width written `<n>bit`."""
+    if dtype in DTYPE_BITS:
+        return DTYPE_BITS[dtype]
+    match = re.fullmatch(r"(\d+)bits?", dtype)
+    if match and 1 <= int(match.group(1)) <= 64:
+        return int(match.group(1))
+    raise CostcalcError(f"unknown dtype '{dtype}'", "use fp32, fp16, bf16, int8, int4 or a bit "
+                        "width such as 6bit")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the metrics are computed at besides the network and its shapes: the batch, the
+    element type, the params convention. Checked when made, so every visitor can rely on it."""
+
+    batch: int = 1
+    dtype: str = "fp32"
+    params: str = "framework"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
+            raise CostcalcError(f"batch must be a whole number of at least 1, got {self.batch!r}")
+        dtype_bits(self.dtype)
+        if self.params not in PARAM_CONVENTIONS:
+            raise CostcalcError(f"unknown params convention '{self.params}'",
+                                did_you_mean(self.params, PARAM_CONVENTIONS))
+
+    @property
+    def bits(self) -> int:
+        return dtype_bits(self.dtype)
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What a report visitor reads. `counts` (every layer's params by role) is computed once."""
 
     graph: Graph
     shapes: Shapes
-    batch: int
-    bits: int
-    params: str  # the params convention
+    settings: Settings
     counts: Mapping[str, ParamCounts]
+
+    @property
+    def batch(self) -> int:
+        return self.settings.batch
+
+    @property
+    def bits(self) -> int:
+        return self.settings.bits
+
+    @property
+    def params(self) -> str:
+        return self.settings.params
 
 
 LayerVisitor = Callable[[Context], Mapping[str, Dim]]

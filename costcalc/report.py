@@ -6,7 +6,6 @@ number format and outputs); `measure` computes them all, `analyze` assembles the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import reduce
@@ -17,12 +16,11 @@ from . import metrics
 from .errors import CostcalcError
 from .expand import build_graph, check_width
 from .graph import Graph
-from .metrics import nbytes  # noqa: F401  (re-exported: report.nbytes)
+from .metrics import Settings, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
 from .ops import Dim, Input, Shape, maximum
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
-DTYPE_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4}
 BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other")
 
 MAC_CONVENTION = ("1 MAC = one multiply-accumulate of a conv or FC layer (the papers' "
@@ -40,16 +38,7 @@ INTENSITY_CONVENTION = ("MACs / bytes of each layer's kernels (raw weights), inp
                         "output, layers run unfused; total = all MACs / all bytes")
 
 
-def dtype_bits(dtype: str) -> int:
-    """Bits per element: fp32, fp16, bf16, int8, int4, or any width written `<n>bit`."""
-    if dtype in DTYPE_BITS:
-        return DTYPE_BITS[dtype]
-    match = re.fullmatch(r"(\d+)bits?", dtype)
-    if match and 1 <= int(match.group(1)) <= 64:
-        return int(match.group(1))
-    raise CostcalcError(f"unknown dtype '{dtype}'", "use fp32, fp16, bf16, int8, int4 or a bit "
-                        "width such as 6bit")
-
+DEFAULT_SETTINGS = Settings()
 
 Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]
 SHOWS = frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})
@@ -134,11 +123,11 @@ class Measures:
     totals: Mapping[str, Dim]
 
 
-def measure(graph: Graph, shapes: Mapping[str, Shape], *, batch: int = 1, bits: int = 32,
-            params: str = "framework") -> Measures:
+def measure(graph: Graph, shapes: Mapping[str, Shape],
+            settings: Settings = DEFAULT_SETTINGS) -> Measures:
     """Every metric of METRICS from a graph and its shapes. The dims may be Python ints or
     numpy integer arrays (a sweep): nothing here needs a scalar."""
-    ctx = metrics.Context(graph, shapes, batch, bits, params, metrics.param_counts(graph, shapes))
+    ctx = metrics.Context(graph, shapes, settings, metrics.param_counts(graph, shapes))
     layers: dict[str, Mapping[str, Dim]] = {}
     totals: dict[str, Dim] = {}
     for m in METRICS:
@@ -206,6 +195,7 @@ class Report:
     layers: tuple[LayerRow, ...]
     totals: Totals
     breakdown: tuple[Share, ...]
+    settings: Settings = DEFAULT_SETTINGS  # what the metrics were computed at
 
     @property
     def resolution(self) -> int | list[int]:
@@ -261,11 +251,9 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
             dtype: str = "fp32", params: str = "framework",
             args: Mapping[str, Any] | None = None, variant: str | None = None) -> Report:
     """Every metric of a network at one setting."""
-    if batch < 1:
-        raise CostcalcError(f"batch must be at least 1, got {batch}")
-    bits = dtype_bits(dtype)
+    settings = Settings(batch, dtype, params)
     graph, shapes = _pipeline(spec, width, resolution, args, variant)
-    measured = measure(graph, shapes, batch=batch, bits=bits, params=params)
+    measured = measure(graph, shapes, settings)
     bucket = metrics.buckets(graph, shapes)
     rows = tuple(
         LayerRow(name=layer.name, kind=layer.kind, bucket=bucket[layer.name],
@@ -274,8 +262,8 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
         for layer in graph.layers)
     totals = Totals(measured.totals)
     return Report(graph.name, graph.source, graph.file, _dims(shapes[graph.layers[0].name]),
-                  batch, graph.width, dtype, bits, params, graph.paper_params, rows, totals,
-                  _breakdown(rows, totals))
+                  batch, graph.width, dtype, settings.bits, params, graph.paper_params, rows,
+                  totals, _breakdown(rows, totals), settings)
 
 
 def _pipeline(spec: Spec | Graph | str | Path, width: float | None,

@@ -17,8 +17,9 @@ import numpy as np
 
 from .errors import CostcalcError
 from .expand import build_graph
+from .metrics import Settings
 from .ops import Input, Shape
-from .report import analyze, dtype_bits, measure
+from .report import analyze, measure
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
@@ -50,6 +51,7 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float],
           dtype: str = "fp32", params: str = "framework", args: Mapping[str, Any] | None = None,
           variant: str | None = None) -> SweepResult:
     """Every declared metric of `spec` at each (alpha, resolution) of the grid."""
+    settings = Settings(batch, dtype, params)
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     graph = build_graph(spec, args=args, variant=variant)
     base = graph.layers[0].op
@@ -66,8 +68,7 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float],
     totals: dict[str, np.ndarray] = {}
     groups = shape_graph(graph, Shape(base.channels, height, width), alpha)
     for group in groups:
-        values = measure(group.graph, group.shapes, batch=batch, bits=dtype_bits(dtype),
-                         params=params).totals
+        values = measure(group.graph, group.shapes, settings).totals
         for key, value in values.items():
             column = totals.setdefault(key, np.zeros(len(alpha), dtype=np.asarray(value).dtype))
             column[group.select] = value

@@ -7,6 +7,7 @@ import pytest
 
 import costcalc
 from costcalc.errors import CostcalcError
+from costcalc.metrics import Settings
 from costcalc.ops import Shape
 from costcalc.report import METRICS, LayerRow, measure
 
@@ -15,7 +16,8 @@ def test_measure_on_array_shapes_equals_scalar_reports() -> None:
     graph = costcalc.build_graph(costcalc.load_spec("mobilenet_v1"))
     sizes = np.array([224, 160])
     (shaped,) = costcalc.shape_graph(graph, Shape(3, sizes, sizes))
-    measured = measure(shaped.graph, shaped.shapes, batch=2, bits=8, params="paper")
+    measured = measure(shaped.graph, shaped.shapes, Settings(batch=2, dtype="int8",
+                                                             params="paper"))
     for i, size in enumerate(sizes):
         scalar = costcalc.analyze("mobilenet_v1", resolution=int(size), batch=2, dtype="int8",
                                   params="paper")
