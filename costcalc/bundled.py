@@ -22,8 +22,12 @@ def bundled_specs() -> list[Path]:
     return sorted(bundled_dir().glob("*.yaml"))
 
 
-def resolve(ref: str | Path) -> Path:
-    """A path that exists is used as a path; otherwise the name of a bundled spec."""
+_WHAT = {"networks": ("spec", "costcalc list"), "hardware": ("profile", "costcalc list --hardware")}
+
+
+def resolve(ref: str | Path, kind: str = "networks") -> Path:
+    """A path that exists is used as a path; otherwise the name of a bundled file of `kind`
+    (networks: a spec, hardware: a profile)."""
     path = Path(ref)
     if path.is_file():
         return path
@@ -31,10 +35,12 @@ def resolve(ref: str | Path) -> Path:
         raise CostcalcError(f"{ref}: not a file")
     bare = path.parent == Path(".")
     stem = path.name.removesuffix(".yaml")
-    if bare and (bundled_dir() / f"{stem}.yaml").is_file():
-        return bundled_dir() / f"{stem}.yaml"
+    folder = bundled_dir(kind)
+    if bare and (folder / f"{stem}.yaml").is_file():
+        return folder / f"{stem}.yaml"
     if not bare:
         raise CostcalcError(f"{ref}: no such file", "check the path")
-    names = [p.stem for p in bundled_specs()]
-    fix = did_you_mean(stem, names, "run `costcalc list` for the bundled specs")
-    raise CostcalcError(f"{ref}: no such file, and no bundled spec of that name", fix)
+    what, command = _WHAT[kind]
+    names = [p.stem for p in sorted(folder.glob("*.yaml"))]
+    fix = did_you_mean(stem, names, f"run `{command}` for the bundled {what}s")
+    raise CostcalcError(f"{ref}: no such file, and no bundled {what} of that name", fix)

@@ -15,6 +15,7 @@ import click
 
 from .bundled import bundled_specs
 from .errors import CostcalcError
+from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import PARAM_CONVENTIONS
 from .render import Format, FormulaFormat, formula_list, render, render_formula
 from .report import analyze
@@ -128,8 +129,15 @@ def main(ctx: click.Context, columns: int | None) -> None:
 
 @main.command("list")
 @click.option("--variants", is_flag=True, help="Also list each spec's named variants.")
-def list_specs(variants: bool) -> None:
+@click.option("--hardware", is_flag=True, help="List the bundled hardware profiles instead.")
+def list_specs(variants: bool, hardware: bool) -> None:
     """The bundled specs, one line each: name, network, source."""
+    if hardware:
+        profiles = [load_profile(path) for path in bundled_profiles()]
+        width = max((len(p.name) for p in profiles), default=0)
+        for p in profiles:
+            click.echo(f"{p.name.ljust(width)}  {p.unit:<3}  {' '.join(p.source.split())}")
+        return
     rows = [(path.stem, load_spec(path)) for path in bundled_specs()]
     width = max((len(stem) for stem, _ in rows), default=0)
     for stem, spec in rows:
@@ -142,17 +150,28 @@ def list_specs(variants: bool) -> None:
                 click.echo(f"{''.ljust(width)}    --variant {variant.name}{about}")
 
 
+def report_options(func):
+    """What a report is computed at and how it is written, shared by report and energy."""
+    options = [
+        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True),
+        click.option("--dtype", default="fp32", show_default=True,
+                     help="Element type for bytes: fp32, fp16, bf16, int8, int4, or e.g. 6bit."),
+        click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
+                     default="framework", show_default=True,
+                     help="What the params total counts."),
+        format_option(Format, Format.table),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write to a file instead of standard output."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command()
 @click.argument("spec")
 @spec_settings
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--dtype", default="fp32", show_default=True,
-              help="Element type for bytes: fp32, fp16, bf16, int8, int4, or e.g. 6bit.")
-@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
-              default="framework", show_default=True, help="What the params total counts.")
-@format_option(Format, Format.table)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to a file instead of standard output.")
+@report_options
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
@@ -160,6 +179,36 @@ def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
     """Per-layer and total costs of one network."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant)
+    write_output(render(result, fmt, ctx.obj["columns"]), output)
+
+
+@main.command()
+@click.argument("spec")
+@spec_settings
+@report_options
+@click.option("--hardware", "profile", default="horowitz45nm", show_default=True,
+              help="A bundled profile (costcalc list --hardware) or a profile file.")
+@click.option("--sram", help="On-chip buffer: 524288, 512KiB, 0.5MiB, 512KB (decimal). "
+                             "Default: the profile's.")
+@click.option("--weight-reuse", type=click.IntRange(min=1), default=None,
+              help="Images per DRAM fetch of the weights (default: once per batch).")
+@click.option("--reuse", type=click.Choice(REUSE_MODES), default="model", show_default=True,
+              help="model: the SRAM decides; none: no reuse (upper bound); ideal: each "
+                   "tensor crosses DRAM once (lower bound).")
+@click.option("--rf-per-mac", help="Register-file accesses per MAC: W,I,O such as 1,1,2, or a "
+                                   "multiple of 4. Default: the profile's.")
+@click.option("--fuse/--no-fuse", default=True, show_default=True,
+              help="Batch norm, activations, dropout and flatten run fused with the layer "
+                   "before them (their input never reaches memory).")
+@click.pass_context
+def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
+           variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
+           fmt: Format, output: Path | None, profile: str, sram: str | None,
+           weight_reuse: int | None, reuse: str, rf_per_mac: str | None, fuse: bool) -> None:
+    """Energy and memory traffic per layer from a hardware profile (docs/energy.md)."""
+    hardware = make_hardware(profile, sram, weight_reuse, reuse, rf_per_mac, fuse)
+    result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
+                     params=params, args=sets, variant=variant, hardware=hardware)
     write_output(render(result, fmt, ctx.obj["columns"]), output)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import CostcalcError, did_you_mean
 from .graph import Graph
+from .hardware import Hardware
 from .ops import BatchNorm, Dim, ParamCounts, Shape, any_true, maximum
 
 Shapes = Mapping[str, Shape]
@@ -160,6 +162,7 @@ class Settings:
     batch: int = 1
     dtype: str = "fp32"
     params: str = "framework"
+    hardware: Hardware | None = None  # with it, the traffic and energy metrics are measured
 
     def __post_init__(self) -> None:
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
@@ -182,6 +185,7 @@ class Context:
     shapes: Shapes
     settings: Settings
     counts: Mapping[str, ParamCounts]
+    cache: dict[str, Any] = field(default_factory=dict)  # a visitor's shared tables (traffic)
 
     @property
     def batch(self) -> int:

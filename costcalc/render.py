@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import CostcalcError
-from .report import METRICS, Metric, Report
+from .report import Metric, Report
 
 if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
     from .formula import Formula, FormulaResult
@@ -54,13 +54,15 @@ def binary(nbytes: int) -> str:
 def header_lines(report: Report) -> list[str]:
     c, h, w = report.input
     conv = report.conventions()
+    hardware = [f"hardware: {conv['hardware']}"] if "hardware" in conv else []
     return [
         f"{report.network}  ({report.source})" if report.source else report.network,
         f"input {c}x{h}x{w} | batch {report.batch} | width {report.width:g} | dtype "
         f"{report.dtype} ({report.bits}-bit) | params: {report.params_convention}",
         f"MACs: {conv['macs']}",
         f"params ({report.params_convention}): {conv['params_rule']}",
-        *(f"{m.label}: {m.convention}" for m in METRICS if m.convention),
+        *(f"{m.label}: {m.convention}" for m in report.metrics if m.convention),
+        *hardware,
     ]
 
 
@@ -69,16 +71,32 @@ def _exact(value: Any, fmt: str) -> str:
         return f"{value:.2f} %"
     if fmt == "ratio":
         return f"{value:.3f}"
+    if fmt == "energy":
+        return f"{value:,.1f}"
     return f"{value:,}"
 
 
-def _approx(value: Any, m: Metric) -> str:
+def energy_unit(value: float, unit: str) -> str:
+    """pJ with the largest fitting prefix (12.8e12 pJ -> '12.80 J'); other units with SI."""
+    if unit != "pJ":
+        return si(value, f" {unit}").replace("  ", " ")
+    for factor, name in ((1e12, "J"), (1e9, "mJ"), (1e6, "uJ"), (1e3, "nJ")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {name}"
+    return f"{value:.2f} pJ"
+
+
+def _approx(value: Any, m: Metric, report: Report) -> str:
     if m.fmt == "count":
         return si(value)
     if m.fmt == "bytes":
         return binary(value)
     if m.fmt == "ratio":
         return f"{value:.1f} {m.unit}"
+    if m.fmt == "energy" and report.settings.hardware is not None:
+        total = report.totals.values["energy"]
+        share = f" ({100 * value / total:.1f} %)" if m.key != "energy" and total else ""
+        return energy_unit(value, report.settings.hardware.profile.unit) + share
     return ""
 
 
@@ -87,7 +105,7 @@ def totals_rows(report: Report) -> list[tuple[str, str, str]]:
     values = report.totals.values
     rows: list[tuple[str, list[str], str]] = []  # label, exact value(s), approx
     groups: dict[str, list[str]] = {}
-    for m in METRICS:
+    for m in report.metrics:
         if "totals" not in m.shows:
             continue
         exact = _exact(values[m.key], m.fmt)
@@ -98,25 +116,37 @@ def totals_rows(report: Report) -> list[tuple[str, str, str]]:
             rows.append((m.group, groups[m.group], ""))
         else:
             rows.append((m.label.format(params=report.params_convention), [exact],
-                         _approx(values[m.key], m)))
+                         _approx(values[m.key], m, report)))
         if "per_image_row" in m.shows and report.batch > 1:
             per_image = report.per_image()[m.key]
             rows.append((f"  {m.label} per image", [_exact(per_image, m.fmt)],
-                         _approx(per_image, m)))
+                         _approx(per_image, m, report)))
     return [(label, " / ".join(exact), approx) for label, exact, approx in rows]
 
 
-def _shown(where: str, per_layer: bool = False) -> list[Metric]:
-    return [m for m in METRICS if where in m.shows and (m.layer is not None or not per_layer)]
+def _shown(report: Report, where: str) -> list[Metric]:
+    """Per-layer metrics shown in `where`; the columns show the report's view only."""
+    return [m for m in report.metrics if where in m.shows and m.layer is not None
+            and (where != "columns" or m.family == report.view)]
 
 
-LAYER_COLUMNS = ("layer", "kind", "output", *(m.column for m in _shown("columns", True)))
+def layer_columns(report: Report) -> tuple[str, ...]:
+    return ("layer", "kind", "output", *(m.column for m in _shown(report, "columns")))
+
+
+def _column_cell(value: Any, m: Metric, report: Report) -> str:
+    """A per-layer cell: exact counts; energy in its unit with a prefix, shares to 0.1 %."""
+    if m.fmt == "energy" and report.settings.hardware is not None:
+        return energy_unit(value, report.settings.hardware.profile.unit)
+    if m.fmt == "percent" and m.family == "energy":
+        return f"{value:.1f} %"
+    return _exact(value, m.fmt)
 
 
 def layer_cells(report: Report) -> list[tuple[str, ...]]:
-    shown = _shown("columns", True)
+    shown = _shown(report, "columns")
     return [(r.name, r.kind if r.bucket == "other" else r.bucket, "x".join(map(str, r.output)),
-             *(_exact(r.values[m.key], m.fmt) for m in shown)) for r in report.layers]
+             *(_column_cell(r.values[m.key], m, report) for m in shown)) for r in report.layers]
 
 
 def breakdown_cells(report: Report) -> list[tuple[str, ...]]:
@@ -134,7 +164,7 @@ def to_table(report: Report, columns: int | None = None) -> str:
     for line in header_lines(report):
         console.print(line, soft_wrap=True)
     layers = Table(title="per layer", title_justify="left")
-    for i, name in enumerate(LAYER_COLUMNS):
+    for i, name in enumerate(layer_columns(report)):
         layers.add_column(name, justify="right" if i >= 3 else "left", no_wrap=i != 0)
     for cells in layer_cells(report):
         layers.add_row(*cells)
@@ -166,12 +196,12 @@ def to_markdown(report: Report, columns: int | None = None) -> str:
     parts = [f"# {head[0]}", "\n".join(f"- {line}" for line in head[1:]),
              "## Totals", _md_table(("metric", "exact", "approx"), totals_rows(report)),
              "## By layer type", _md_table(BREAKDOWN_COLUMNS, breakdown_cells(report)),
-             "## Layers", _md_table(LAYER_COLUMNS, layer_cells(report), left=3)]
+             "## Layers", _md_table(layer_columns(report), layer_cells(report), left=3)]
     return "\n\n".join(parts) + "\n"
 
 
 def to_csv(report: Report, columns: int | None = None) -> str:
-    shown = _shown("csv", True)
+    shown = _shown(report, "csv")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["name", "kind", "bucket", "c", "h", "w", *(m.key for m in shown)])

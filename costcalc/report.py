@@ -12,10 +12,11 @@ from functools import reduce
 from pathlib import Path
 from typing import Any, Literal
 
-from . import metrics
+from . import energy, metrics
 from .errors import CostcalcError
 from .expand import build_graph, check_width
 from .graph import Graph
+from .hardware import LEVELS, OPERANDS, Hardware, make_hardware
 from .metrics import Settings, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
 from .ops import Dim, Input, Shape, maximum
 from .shapes import shape_graph
@@ -36,13 +37,17 @@ ACTIVATION_CONVENTION = ("output elements of every layer, input included, times 
 WEIGHTS_ROW = "  weights / biases / BN gamma,beta"
 INTENSITY_CONVENTION = ("MACs / bytes of each layer's kernels (raw weights), inputs and "
                         "output, layers run unfused; total = all MACs / all bytes")
+ENERGY_CONVENTION = ("MACs x (multiply + add) + other arithmetic x add at the dtype, plus the "
+                     "bytes each layer moves at each level x that level's energy per byte "
+                     "(docs/energy.md)")
 
 
 DEFAULT_SETTINGS = Settings()
 
 Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]
 SHOWS = frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})
-FORMATS = frozenset({"count", "bytes", "percent", "ratio"})
+FORMATS = frozenset({"count", "bytes", "percent", "ratio", "energy"})
+FAMILIES = ("core", "energy")  # energy: measured when the settings give a hardware profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,7 @@ class Metric:
 
     key: str  # attribute of LayerRow / Totals, JSON key of a layer row, CSV column
     unit: str
-    fmt: str  # how a value is written: count (SI suffix), bytes (binary suffix), percent, ratio
+    fmt: str  # count (SI suffix), bytes (binary suffix), percent, ratio, energy (profile unit)
     label: str
     layer: metrics.LayerVisitor | None = None  # per-layer values; None: a graph-level metric
     total: Reducer = "sum"  # of the layer values, or a graph-level visitor
@@ -68,10 +73,11 @@ class Metric:
     shows: frozenset[str] = frozenset()
     group: str = ""  # totals rows: metrics of one group share one row, labelled by the group
     convention: str = ""  # what it counts, if the header must say: header line, JSON conventions
+    family: str = "core"  # the per-layer columns show the family of the report's view
 
     def __post_init__(self) -> None:  # a bad declaration is a bug: fail at import
-        if self.fmt not in FORMATS or not self.shows <= SHOWS:
-            raise ValueError(f"metric '{self.key}': unknown fmt or shows")
+        if self.fmt not in FORMATS or not self.shows <= SHOWS or self.family not in FAMILIES:
+            raise ValueError(f"metric '{self.key}': unknown fmt, shows or family")
         if isinstance(self.total, str) and (self.total not in ("sum", "max") or not self.layer):
             raise ValueError(f"metric '{self.key}': total '{self.total}' needs layer values")
 
@@ -80,7 +86,7 @@ class Metric:
         return self.json or self.key
 
 
-METRICS: tuple[Metric, ...] = (
+CORE_METRICS: tuple[Metric, ...] = (
     Metric("macs", "MAC", "count", "MACs", layer=metrics.per_batch(metrics.macs), column="MACs",
            shows=frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})),
     Metric("flops", "FLOP", "count", "FLOPs", layer=metrics.per_batch(metrics.flops),
@@ -114,6 +120,52 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
+def _energy_metrics() -> tuple[Metric, ...]:
+    """Traffic and energy (costcalc.energy): one declaration per level, operand and part."""
+    level_name = {"dram": "DRAM", "sram": "SRAM", "rf": "RF"}
+    out = [Metric("energy", "", "energy", "energy", layer=energy.energy,
+                  total=energy.total_energy, json="energy.total", column="energy",
+                  shows=frozenset({"columns", "totals", "csv", "per_image", "per_image_row"}),
+                  convention=ENERGY_CONVENTION, family="energy"),
+           Metric("energy_share", "%", "percent", "share of the energy",
+                  layer=energy.energy_share, total=lambda ctx: 100.0, json="energy.share_pct",
+                  column="share", shows=frozenset({"columns"}), family="energy"),
+           Metric("energy_compute", "", "energy", "compute (MACs and other arithmetic)",
+                  layer=energy.energy_part("compute"), json="energy.compute",
+                  column="compute", shows=frozenset({"columns", "totals", "csv"}),
+                  family="energy")]
+    for level in LEVELS:
+        name = level_name[level]
+        out.append(Metric(f"energy_{level}", "", "energy", f"{name} energy",
+                          layer=energy.energy_level(level), json=f"energy.{level}",
+                          column=name, shows=frozenset({"columns", "totals", "csv"}),
+                          family="energy"))
+        out += [Metric(f"energy_{level}_{operand}", "", "energy", f"{name} {operand} energy",
+                       layer=energy.energy_part(f"{level}_{operand}"),
+                       json=f"energy.{level}_{operand}", shows=frozenset({"totals"}),
+                       group=f"  {name} weights / inputs / outputs", family="energy")
+                for operand in OPERANDS]
+    for level in LEVELS:
+        name = level_name[level]
+        out.append(Metric(f"{level}_bytes", "B", "bytes", f"{name} traffic",
+                          layer=energy.traffic_level(level), json=f"traffic.{level}_bytes",
+                          shows=frozenset({"totals", "csv"}), family="energy"))
+        out += [Metric(f"{level}_{operand}_bytes", "B", "bytes", f"{name} {operand} bytes",
+                       layer=energy.traffic_part(level, operand),
+                       json=f"traffic.{level}_{operand}_bytes", shows=frozenset({"totals"}),
+                       group=f"  {name} bytes: weights / inputs / outputs", family="energy")
+                for operand in OPERANDS]
+    return tuple(out)
+
+
+METRICS = CORE_METRICS + _energy_metrics()
+
+
+def measured(settings: Settings) -> tuple[Metric, ...]:
+    """The metrics measured at these settings: the energy family needs a hardware profile."""
+    return tuple(m for m in METRICS if m.family == "core" or settings.hardware is not None)
+
+
 @dataclass(frozen=True, slots=True)
 class Measures:
     """Every declared metric: per-layer values (metric key -> layer name -> value, for the
@@ -130,7 +182,7 @@ def measure(graph: Graph, shapes: Mapping[str, Shape],
     ctx = metrics.Context(graph, shapes, settings, metrics.param_counts(graph, shapes))
     layers: dict[str, Mapping[str, Dim]] = {}
     totals: dict[str, Dim] = {}
-    for m in METRICS:
+    for m in measured(settings):
         if m.layer is not None:
             layers[m.key] = m.layer(ctx)
         if m.total == "sum":
@@ -198,6 +250,16 @@ class Report:
     settings: Settings = DEFAULT_SETTINGS  # what the metrics were computed at
 
     @property
+    def metrics(self) -> tuple[Metric, ...]:
+        """The metrics this report holds (the energy family only with a hardware profile)."""
+        return measured(self.settings)
+
+    @property
+    def view(self) -> str:
+        """The family whose per-layer columns the renderers show."""
+        return "energy" if self.settings.hardware is not None else "core"
+
+    @property
     def resolution(self) -> int | list[int]:
         h, w = self.input[1:]
         return h if h == w else [h, w]
@@ -211,17 +273,26 @@ class Report:
             "activations": ACTIVATION_CONVENTION,
             "dtype": self.dtype,
             "batch": f"{self.batch} (totals cover the whole batch; params do not scale)",
-            **{m.key: m.convention for m in METRICS if m.convention},
+            **{m.key: m.convention for m in self.metrics if m.convention},
+            **self._hardware_conventions(),
         }
 
+    def _hardware_conventions(self) -> dict[str, str]:
+        hardware = self.settings.hardware
+        if hardware is None:
+            return {}
+        return {"hardware": hardware.describe(), "energy_unit": hardware.profile.unit}
+
     def per_image(self) -> dict[str, Any]:
-        return {m.key: self.totals.values[m.key] // self.batch
-                for m in METRICS if "per_image" in m.shows}
+        """Totals over the batch size: exact for counts, a quotient for energy."""
+        values = self.totals.values
+        return {m.key: values[m.key] // self.batch if isinstance(values[m.key], int)
+                else values[m.key] / self.batch for m in self.metrics if "per_image" in m.shows}
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract (DESIGN.md), plus a few extra keys."""
         totals: dict[str, Any] = {}
-        for m in METRICS:
+        for m in self.metrics:
             *groups, key = m.total_path.split(".")
             node = totals
             for group in groups:
@@ -249,9 +320,11 @@ class Report:
 def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
             resolution: int | tuple[int, int] | None = None, batch: int = 1,
             dtype: str = "fp32", params: str = "framework",
-            args: Mapping[str, Any] | None = None, variant: str | None = None) -> Report:
-    """Every metric of a network at one setting."""
-    settings = Settings(batch, dtype, params)
+            args: Mapping[str, Any] | None = None, variant: str | None = None,
+            hardware: Hardware | str | Mapping[str, Any] | None = None) -> Report:
+    """Every metric of a network at one setting. With `hardware` (a Hardware, a profile name or
+    path, or a mapping of make_hardware's arguments) traffic and energy are measured too."""
+    settings = Settings(batch, dtype, params, as_hardware(hardware))
     graph, shapes = _pipeline(spec, width, resolution, args, variant)
     measured = measure(graph, shapes, settings)
     bucket = metrics.buckets(graph, shapes)
@@ -264,6 +337,20 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     return Report(graph.name, graph.source, graph.file, _dims(shapes[graph.layers[0].name]),
                   batch, graph.width, dtype, settings.bits, params, graph.paper_params, rows,
                   totals, _breakdown(rows, totals), settings)
+
+
+def as_hardware(hardware: Hardware | str | Mapping[str, Any] | None) -> Hardware | None:
+    """`hardware` as papers rows and the API give it: a profile name, or make_hardware's
+    arguments (profile, sram, weight_reuse, reuse, rf_per_mac) as a mapping."""
+    if hardware is None or isinstance(hardware, Hardware):
+        return hardware
+    if isinstance(hardware, str):
+        return make_hardware(hardware)
+    keys = {"profile", "sram", "weight_reuse", "reuse", "rf_per_mac", "fuse"}
+    if set(hardware) - keys or "profile" not in hardware:
+        raise CostcalcError(f"hardware settings take {', '.join(sorted(keys))} (profile "
+                            f"required), got {sorted(hardware)}")
+    return make_hardware(**hardware)
 
 
 def _pipeline(spec: Spec | Graph | str | Path, width: float | None,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import surveys
 from .errors import CostcalcError
 from .papers import Evaluator, PaperTable, Row, RowResult, default_papers_dir, load_tables
 
@@ -79,6 +80,10 @@ def generate(papers_dir: Path | None = None) -> Generated:
                             "give each table of a papers file a unique id")
     documents = {t.filename: render_table(t) for t in tables}
     documents["index.md"] = render_index(tables)
+    # Computed surveys live beside the papers files (specs/surveys next to specs/papers).
+    folder = (papers_dir if papers_dir is not None else default_papers_dir()).parent / "surveys"
+    for survey in surveys.load_surveys(folder):
+        documents[survey.filename] = surveys.render(survey, evaluator)
     return Generated(tuple(tables), dict(sorted(documents.items())))
 
 

@@ -1,1 +1,1 @@
-"""Bundled specs: networks/ and papers/ (installed as the package costcalc.specs)."""
+"""Bundled specs: networks/, hardware/ and papers/ (installed as the package costcalc.specs)."""

@@ -9,7 +9,7 @@ import costcalc
 from costcalc.errors import CostcalcError
 from costcalc.metrics import Settings
 from costcalc.ops import Shape
-from costcalc.report import METRICS, LayerRow, measure
+from costcalc.report import CORE_METRICS, METRICS, LayerRow, measure
 
 
 def test_measure_on_array_shapes_equals_scalar_reports() -> None:
@@ -21,7 +21,7 @@ def test_measure_on_array_shapes_equals_scalar_reports() -> None:
     for i, size in enumerate(sizes):
         scalar = costcalc.analyze("mobilenet_v1", resolution=int(size), batch=2, dtype="int8",
                                   params="paper")
-        for m in METRICS:
+        for m in CORE_METRICS:
             total = np.broadcast_to(measured.totals[m.key], sizes.shape)[i]
             assert total == scalar.totals.values[m.key], (m.key, int(size))
             if m.layer is None:
@@ -38,8 +38,11 @@ def test_report_attributes_come_from_the_declarations() -> None:
     keys = [m.key for m in METRICS]
     assert len(set(keys)) == len(keys)
     assert not set(keys) & set(LayerRow.__dataclass_fields__)
-    assert list(r.totals.values) == keys
-    assert list(r.layers[1].values) == [m.key for m in METRICS if m.layer is not None]
+    core = [m.key for m in CORE_METRICS]
+    assert list(r.totals.values) == core  # no hardware profile: the energy family is not measured
+    assert list(r.layers[1].values) == [m.key for m in CORE_METRICS if m.layer is not None]
+    with_energy = costcalc.analyze("squeezenet_v1_0", hardware="horowitz45nm")
+    assert list(with_energy.totals.values) == keys
     assert (r.layers[1].name, r.layers[1].macs) == ("conv1", r.layers[1].values["macs"])
     with pytest.raises(AttributeError, match="no metric 'nope'"):
         r.totals.nope  # noqa: B018
