@@ -190,7 +190,7 @@ def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
               help="A bundled profile (costcalc list --hardware) or a profile file.")
 @click.option("--sram", help="On-chip buffer: 524288, 512KiB, 0.5MiB, 512KB (decimal). "
                              "Default: the profile's.")
-@click.option("--weight-reuse", type=click.IntRange(min=1), default=None,
+@click.option("--weight-reuse", type=int, default=None,
               help="Images per DRAM fetch of the weights (default: once per batch).")
 @click.option("--reuse", type=click.Choice(REUSE_MODES), default="model", show_default=True,
               help="model: the SRAM decides; none: no reuse (upper bound); ideal: each "

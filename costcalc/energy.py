@@ -156,8 +156,10 @@ def energy_parts(ctx: Context) -> Mapping[str, Mapping[str, Dim]]:
 
 def _energy(ctx: Context) -> dict[str, dict[str, Dim]]:
     hw = _hardware(ctx)
-    kind, bits = element_kind(ctx.settings.dtype), ctx.bits
-    per_mac, per_add = hw.profile.mac(kind, bits), hw.profile.operation(kind, "add", bits)
+    dtype, bits = ctx.settings.dtype, ctx.bits
+    kind = element_kind(dtype)
+    per_mac = hw.profile.mac(kind, bits, dtype)
+    per_add = hw.profile.operation(kind, "add", bits, dtype)
     per_byte = {level: hw.profile.access(level, hw.sram_bytes).per_byte for level in LEVELS}
     out = {}
     for layer in ctx.graph.layers:

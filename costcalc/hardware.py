@@ -83,9 +83,27 @@ class Profile:
     peak_macs_per_s: float | None = None
     bandwidth_bytes_per_s: float | None = None
 
-    def operation(self, kind: str, op: str, bits: int) -> float:
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as data (papers rows read it): entries as written, and every entry per
+        32-bit operation or access with its cost relative to a 32-bit int add (Han et al.
+        2015's "relative cost" column; an SRAM listed by capacity gives its smallest)."""
+        per_32bit: dict[str, float] = {}
+        for entry, table in self.compute.items():
+            if 32 in table:
+                per_32bit[entry] = table[32]
+        for level, accesses in self.memory.items():
+            smallest = min(accesses, key=lambda a: a.capacity or 0)
+            per_32bit[level] = smallest.energy * 32 / smallest.bits
+        base = per_32bit.get("int_add")
+        return {"name": self.name, "unit": self.unit,
+                "compute": {e: {str(b): v for b, v in t.items()} for e, t in self.compute.items()},
+                "per_32bit": per_32bit,
+                "relative": {k: v / base for k, v in per_32bit.items()} if base else {}}
+
+    def operation(self, kind: str, op: str, bits: int, dtype: str = "") -> float:
         """Energy of one operation at a bit width; a width the profile does not list is scaled
-        from the nearest listed one by the profile's rule, and without a rule is an error."""
+        from the nearest listed one by the profile's rule, and without a rule is an error
+        (naming the entry and the dtype that needs it)."""
         entry = f"{kind}_{op}"
         table = self.compute.get(entry, {})
         if bits in table:
@@ -93,17 +111,19 @@ class Profile:
         rule = self.scaling.get(op)
         if not table or rule is None:
             have = f" (it lists {', '.join(f'{b}-bit' for b in sorted(table))})" if table else ""
+            needed = f", which dtype {dtype} needs" if dtype else ""
             raise CostcalcError(f"{self.file}: the profile has no {entry} energy at {bits} bits"
-                                f"{have}", f"add `compute: {entry}: {{{bits}: ...}}`, or a "
-                                f"`scaling: {{{op}: linear|quadratic}}` rule to scale one")
+                                f"{needed}{have}", f"add `compute: {entry}: {{{bits}: ...}}`, "
+                                f"a `scaling: {{{op}: linear|quadratic}}` rule, or choose "
+                                "another --dtype or --hardware")
         nearest = min(table, key=lambda b: (abs(b - bits), b))
         return table[nearest] * (bits / nearest) ** SCALING[rule]
 
-    def mac(self, kind: str, bits: int) -> float:
+    def mac(self, kind: str, bits: int, dtype: str = "") -> float:
         """One multiply-accumulate: the profile's `mac` entry, or its multiply plus its add."""
         if f"{kind}_mac" in self.compute:
-            return self.operation(kind, "mac", bits)
-        return self.operation(kind, "mult", bits) + self.operation(kind, "add", bits)
+            return self.operation(kind, "mac", bits, dtype)
+        return self.operation(kind, "mult", bits, dtype) + self.operation(kind, "add", bits, dtype)
 
     def access(self, level: str, sram_bytes: int) -> Access:
         """The level's access energy; an SRAM listed by capacity uses the smallest entry that
@@ -200,8 +220,11 @@ def make_hardware(profile: str | Path | Profile, sram: str | int | None = None,
     chosen = profile if isinstance(profile, Profile) else load_profile(profile)
     rf = chosen.rf_per_mac if rf_per_mac is None else (
         parse_rf_per_mac(rf_per_mac) if isinstance(rf_per_mac, str) else tuple(rf_per_mac))
-    return Hardware(chosen, chosen.sram_bytes if sram is None else parse_size(sram),
-                    weight_reuse, reuse, rf, fuse)  # type: ignore[arg-type]
+    try:
+        size = chosen.sram_bytes if sram is None else parse_size(sram)
+    except CostcalcError as exc:
+        raise CostcalcError(f"sram: {exc.what}", exc.fix) from None
+    return Hardware(chosen, size, weight_reuse, reuse, rf, fuse)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from typing import Any
 from .bundled import bundled_dir
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .formula import evaluate_formula
+from .hardware import load_profile
 from .report import BUCKETS, analyze
 from .yamlnodes import Node, parse_yaml, plain
 
@@ -54,7 +55,8 @@ from .yamlnodes import Node, parse_yaml, plain
 SETTING_KEYS = set(inspect.signature(analyze).parameters) - {"spec"}
 PREDICTION_KEYS = ("expected", "expected_ratio", "rounded")
 ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note",
-            "formula", "fewer_than", "expected_tolerance", *PREDICTION_KEYS}
+            "formula", "hardware", "fewer_than", "expected_tolerance", *PREDICTION_KEYS}
+SOURCES = ("spec", "formula", "hardware")  # what a row counts: a network, a formula, a profile
 REFERENCE_KEYS = {"spec", "settings", "metric"}
 ROUNDING_MODES = {"nearest": lambda x: math.floor(x + 0.5), "floor": math.floor,
                   "ceil": math.ceil}
@@ -103,6 +105,7 @@ class Row:
     note: str
     line: int
     formula: str = ""  # a `costcalc formula` name instead of a spec; settings = its arguments
+    hardware: str = ""  # a hardware profile instead of a spec: the metric is a path into it
     # A claim "N x fewer than X": computed = X's value / this row's value. X is a mapping with
     # `spec`, optional `settings`, optional `metric` (default: the row's metric).
     fewer_than: Mapping[str, Any] | None = None
@@ -201,11 +204,15 @@ def _row_problems(file: str, item: Node) -> list[Problem]:
     problems = _unknown(file, fields, ROW_KEYS, "row: ")
     # a formula row's settings are the formula's own arguments (checked when evaluated)
     settings = fields.get("settings")
-    if "formula" not in fields and settings is not None and isinstance(settings.value, dict):
+    if "spec" in fields and settings is not None and isinstance(settings.value, dict):
         problems += _unknown(file, settings.value, SETTING_KEYS, "row: settings: ")
-    required = ("formula" if "formula" in fields else "spec", "metric", "published")
+    sources = [key for key in SOURCES if key in fields]
+    if len(sources) != 1:
+        problems.append(Problem(file, item.line, "row: give one of spec, formula and hardware"
+                                + (f", not {' and '.join(sources)}" if sources else ""),
+                                "a row counts one network, one formula or one profile"))
     problems += [Problem(file, item.line, f"row: missing '{key}'", f"add `{key}:`")
-                 for key in required if key not in fields]
+                 for key in ("metric", "published") if key not in fields]
     reference = fields.get("fewer_than")
     if reference is not None and (not isinstance(reference.value, dict)
                                   or "spec" not in reference.value):
@@ -266,13 +273,13 @@ def _rounded_problems(file: str, node: Node, shape: bool, fields: Mapping[str, N
 
 def _row(item: Node) -> Row:
     fields = plain(item)
-    source = fields.get("spec", fields.get("formula"))
+    source = next(fields[key] for key in SOURCES if key in fields)
     tolerance = float(fields.get("tolerance", DEFAULT_TOLERANCE))
     return Row(str(fields.get("label", source)), str(fields.get("spec", "")),
                fields.get("settings") or {}, fields["metric"], fields["published"],
                float(fields.get("scale", 1)), tolerance, str(fields.get("note", "")).strip(),
-               item.line, str(fields.get("formula", "")), fields.get("fewer_than"),
-               _prediction(fields, tolerance))
+               item.line, str(fields.get("formula", "")), str(fields.get("hardware", "")),
+               fields.get("fewer_than"), _prediction(fields, tolerance))
 
 
 def _prediction(fields: Mapping[str, Any], tolerance: float) -> Prediction | None:
@@ -356,9 +363,19 @@ class Evaluator:
             self._cache[key] = evaluate_formula(name, args).to_dict()
         return self._cache[key]
 
+    def profile(self, name: str) -> dict[str, Any]:
+        key = repr(("hardware", name))
+        if key not in self._cache:
+            self._cache[key] = load_profile(name).to_dict()
+        return self._cache[key]
+
     def evaluate(self, row: Row) -> RowResult:
-        source = self.formula(row.formula, row.settings) if row.formula else \
-            self.report(row.spec, row.settings)
+        if row.formula:
+            source = self.formula(row.formula, row.settings)
+        elif row.hardware:
+            source = self.profile(row.hardware)
+        else:
+            source = self.report(row.spec, row.settings)
         value = lookup(source, row.metric)
         if row.fewer_than is not None:
             ref = row.fewer_than

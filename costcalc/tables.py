@@ -138,7 +138,8 @@ def _scale(scale: float) -> str:
 
 def _settings(r: RowResult) -> str:
     row = r.row
-    parts = [f"formula `{row.formula}`" if row.formula else f"`{row.spec}`"]
+    parts = [f"formula `{row.formula}`" if row.formula else
+             f"profile `{row.hardware}`" if row.hardware else f"`{row.spec}`"]
     parts += _setting_parts(row.settings)
     if row.fewer_than is not None:
         ref = row.fewer_than
@@ -225,7 +226,8 @@ def to_json(generated: Generated) -> list[dict[str, Any]]:
             row = r.row
             out.append({"file": t.table.file, "table": t.table.id, "title": t.table.title,
                         "label": row.label, "spec": row.spec or None,
-                        "formula": row.formula or None, "settings": dict(row.settings),
+                        "formula": row.formula or None, "hardware": row.hardware or None,
+                        "settings": dict(row.settings),
                         "metric": row.metric, "published": row.published, "scale": row.scale,
                         "computed": list(r.computed) if isinstance(r.computed, tuple)
                         else r.computed,
