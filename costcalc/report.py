@@ -142,7 +142,7 @@ def _energy_metrics() -> tuple[Metric, ...]:
                           family="energy"))
         out += [Metric(f"energy_{level}_{operand}", "", "energy", f"{name} {operand} energy",
                        layer=energy.energy_part(f"{level}_{operand}"),
-                       json=f"energy.{level}_{operand}", shows=frozenset({"totals"}),
+                       json=f"energy.{level}_{operand}", shows=frozenset({"totals", "csv"}),
                        group=f"  {name} weights / inputs / outputs", family="energy")
                 for operand in OPERANDS]
     for level in LEVELS:
@@ -152,7 +152,8 @@ def _energy_metrics() -> tuple[Metric, ...]:
                           shows=frozenset({"totals", "csv"}), family="energy"))
         out += [Metric(f"{level}_{operand}_bytes", "B", "bytes", f"{name} {operand} bytes",
                        layer=energy.traffic_part(level, operand),
-                       json=f"traffic.{level}_{operand}_bytes", shows=frozenset({"totals"}),
+                       json=f"traffic.{level}_{operand}_bytes",
+                       shows=frozenset({"totals", "csv"}),
                        group=f"  {name} bytes: weights / inputs / outputs", family="energy")
                 for operand in OPERANDS]
     return tuple(out)

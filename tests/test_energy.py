@@ -225,3 +225,10 @@ def test_unreadable_profile(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00")
     result = CliRunner().invoke(main, ["energy", "squeezenet_v1_0", "--hardware", str(path)])
     assert result.exit_code == 1 and "cannot read" in result.stderr
+
+
+def test_energy_table_golden(golden) -> None:
+    result = CliRunner().invoke(main, ["--columns", "120", "energy", "squeezenet_v1_0",
+                                       "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    golden("energy_squeezenet_v1_0_batch2.txt", result.stdout)
