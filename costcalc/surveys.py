@@ -123,8 +123,6 @@ def _cell(value: Any, unit: str, per: int) -> str:
         return f"{value:,}"
     if unit == "energy":
         return f"{value / per / 1e6:,.3f}"
-    if unit == "share":
-        return f"{value:.1f} %"
     return f"{value // per:,}" if isinstance(value, int) else f"{value / per:,.3f}"
 
 
