@@ -26,6 +26,17 @@ set_hypothesis_home_dir(_HYPOTHESIS_HOME.name)
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite the golden files instead of comparing against them")
+    parser.addoption("--onnx-zoo", action="store_true",
+                     help="also export every bundled spec to ONNX and run it (about a minute)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--onnx-zoo"):
+        return
+    skip = pytest.mark.skip(reason="the whole ONNX zoo runs with --onnx-zoo (CI does)")
+    for item in items:
+        if "onnx_zoo" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -1,0 +1,302 @@
+"""ONNX export: any spec at any setting as a runnable ONNX graph (optional extra `[onnx]`).
+
+Each layer becomes the ONNX nodes that compute it, and its output tensor keeps the layer's
+name. Every tensor is kept four-dimensional, N × C × H × W with N = 1, so it compares directly
+with costcalc's C × H × W shape: a fully connected layer flattens its input and reshapes its
+output to C × 1 × 1, as a flatten layer does. Weights are zeros or seeded random numbers; their
+element counts are costcalc's params (weights, biases, batch-norm scale and shift) and batch-norm
+buffers (running mean and variance), so a runtime can check both. An op kind with no exporter is
+an error that names it, never a silent gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import CostcalcError
+from .graph import Graph, Layer
+from .ops import (
+    FC,
+    LRN,
+    Act,
+    Add,
+    BatchNorm,
+    Concat,
+    Conv,
+    Dropout,
+    Flatten,
+    Input,
+    MDConv,
+    Mul,
+    OpBase,
+    PadChannels,
+    Pool,
+    Shape,
+    Shuffle,
+    Softmax,
+    Split,
+    as_pair,
+    ceil_div,
+    pads,
+)
+
+OPSET = 17
+CONSTANT = "const."  # initializers that are shapes or bounds, not parameters
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ModuleNotFoundError:
+        raise CostcalcError("ONNX export needs the onnx package",
+                            "pip install 'costcalc[onnx]'") from None
+    return onnx
+
+
+@dataclass
+class _Builder:
+    onnx: Any
+    rng: np.random.Generator | None
+    nodes: list[Any]
+    initializers: list[Any]
+
+    def weight(self, name: str, shape: tuple[int, ...]) -> str:
+        array = np.zeros(shape, np.float32) if self.rng is None else \
+            self.rng.standard_normal(shape, dtype=np.float32) * np.float32(0.01)
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def constant(self, name: str, values: Any, dtype: Any = np.int64) -> str:
+        self.initializers.append(self.onnx.numpy_helper.from_array(
+            np.asarray(values, dtype=dtype), CONSTANT + name))
+        return CONSTANT + name
+
+    def node(self, op: str, inputs: list[str], output: str, name: str, **attrs: Any) -> str:
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=name, **attrs))
+        return output
+
+
+Exporter = Callable[[_Builder, Layer, tuple[str, ...], tuple[Shape, ...], Shape], None]
+
+
+def _conv_pads(x: Shape, kernel: tuple[int, int], stride: tuple[int, int], pad: Any,
+               dilation: int) -> list[int]:
+    """ONNX pads [top, left, bottom, right]; 'same' as TensorFlow (the extra pixel after)."""
+    if pad != "same":
+        top, bottom, left, right = pads(pad)
+        return [top, left, bottom, right]
+    out = []
+    for size, k, s in zip((x.h, x.w), kernel, stride, strict=True):
+        total = max((ceil_div(size, s) - 1) * s + dilation * (k - 1) + 1 - size, 0)
+        out.append((total // 2, total - total // 2))
+    (top, bottom), (left, right) = out
+    return [top, left, bottom, right]
+
+
+def _conv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+          y: Shape) -> None:
+    op, x = layer.op, xs[0]
+    assert isinstance(op, Conv)
+    groups = x.c if op.groups == "depthwise" else op.groups
+    kh, kw = as_pair(op.kernel)
+    inputs = [ins[0], b.weight(f"{layer.name}.weight", (y.c, x.c // groups, kh, kw))]
+    if op.bias:
+        inputs.append(b.weight(f"{layer.name}.bias", (y.c,)))
+    b.node("Conv", inputs, layer.name, layer.name, kernel_shape=[kh, kw],
+           strides=list(as_pair(op.stride)), dilations=[op.dilation, op.dilation],
+           pads=_conv_pads(x, (kh, kw), as_pair(op.stride), op.pad, op.dilation),
+           group=groups)
+
+
+def _mdconv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+            y: Shape) -> None:
+    op, x = layer.op, xs[0]
+    assert isinstance(op, MDConv)
+    splits = op.splits(x.c)
+    parts = [f"{layer.name}.part{i}" for i in range(len(splits))]
+    b.nodes.append(b.onnx.helper.make_node("Split", [ins[0], b.constant(f"{layer.name}.split",
+                                                                        splits)], parts,
+                                           name=f"{layer.name}.split", axis=1))
+    outs = []
+    for i, (part, c, k) in enumerate(zip(parts, splits, op.kernels, strict=True)):
+        inputs = [part, b.weight(f"{layer.name}.{i}.weight", (c, 1, k, k))]
+        if op.bias:
+            inputs.append(b.weight(f"{layer.name}.{i}.bias", (c,)))
+        stride = (op.stride, op.stride)
+        outs.append(b.node("Conv", inputs, f"{layer.name}.{i}", f"{layer.name}.{i}",
+                           kernel_shape=[k, k], strides=list(stride), group=c,
+                           pads=_conv_pads(Shape(c, x.h, x.w), (k, k), stride, "same", 1)))
+    b.node("Concat", outs, layer.name, layer.name, axis=1)
+
+
+def _fc(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+        y: Shape) -> None:
+    op = layer.op
+    assert isinstance(op, FC)
+    flat = b.node("Flatten", [ins[0]], f"{layer.name}.flatten", f"{layer.name}.flatten", axis=1)
+    inputs = [flat, b.weight(f"{layer.name}.weight", (y.c, xs[0].numel))]
+    if op.bias:
+        inputs.append(b.weight(f"{layer.name}.bias", (y.c,)))
+    gemm = b.node("Gemm", inputs, f"{layer.name}.gemm", f"{layer.name}.gemm", transB=1)
+    b.node("Reshape", [gemm, b.constant(f"{layer.name}.shape", [1, y.c, 1, 1])], layer.name,
+           layer.name)
+
+
+def _pool(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+          y: Shape) -> None:
+    op = layer.op
+    assert isinstance(op, Pool)
+    kind = "Max" if op.op == "max" else "Average"
+    if op.global_:
+        b.node(f"Global{kind}Pool", [ins[0]], layer.name, layer.name)
+        return
+    kernel, stride = as_pair(op.kernel), as_pair(op.stride)
+    b.node(f"{kind}Pool", [ins[0]], layer.name, layer.name, kernel_shape=list(kernel),
+           strides=list(stride), pads=_conv_pads(xs[0], kernel, stride, op.pad, 1),
+           ceil_mode=int(op.ceil))
+
+
+def _batchnorm(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+               y: Shape) -> None:
+    names = [b.weight(f"{layer.name}.{part}", (y.c,)) for part in ("scale", "shift")]
+    stats = [f"{layer.name}.running_mean", f"{layer.name}.running_var"]
+    for name, value in zip(stats, (0.0, 1.0), strict=True):
+        b.initializers.append(b.onnx.numpy_helper.from_array(
+            np.full((y.c,), value, np.float32), name))
+    b.node("BatchNormalization", [ins[0], *names, *stats], layer.name, layer.name)
+
+
+def _act(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+         y: Shape) -> None:
+    op, name = layer.op, layer.name
+    assert isinstance(op, Act)
+    fn = op.fn
+    if fn == "relu6":
+        bounds = [b.constant(f"{name}.{end}", value, np.float32) for end, value in
+                  (("min", 0.0), ("max", 6.0))]
+        b.node("Clip", [ins[0], *bounds], name, name)
+    elif fn == "swish":
+        gate = b.node("Sigmoid", [ins[0]], f"{name}.sigmoid", f"{name}.sigmoid")
+        b.node("Mul", [ins[0], gate], name, name)
+    elif fn == "hsigmoid":
+        b.node("HardSigmoid", [ins[0]], name, name, alpha=1 / 6, beta=0.5)
+    else:
+        onnx_op = {"relu": "Relu", "leaky_relu": "LeakyRelu", "hswish": "HardSwish",
+                   "sigmoid": "Sigmoid", "tanh": "Tanh"}[fn]
+        b.node(onnx_op, [ins[0]], name, name)
+
+
+def _elementwise(onnx_op: str) -> Exporter:
+    def export(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+               y: Shape) -> None:
+        current = ins[0]
+        for i, other in enumerate(ins[1:], start=1):
+            last = i == len(ins) - 1
+            current = b.node(onnx_op, [current, other], layer.name if last else
+                             f"{layer.name}.{i}", layer.name if last else f"{layer.name}.{i}")
+
+    return export
+
+
+def _concat(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+            y: Shape) -> None:
+    b.node("Concat", list(ins), layer.name, layer.name, axis=1)
+
+
+def _shuffle(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+             y: Shape) -> None:
+    op, x, name = layer.op, xs[0], layer.name
+    assert isinstance(op, Shuffle)
+    split = b.node("Reshape", [ins[0], b.constant(f"{name}.grouped",
+                                                  [1, op.groups, x.c // op.groups, x.h, x.w])],
+                   f"{name}.grouped", f"{name}.grouped")
+    moved = b.node("Transpose", [split], f"{name}.transposed", f"{name}.transposed",
+                   perm=[0, 2, 1, 3, 4])
+    b.node("Reshape", [moved, b.constant(f"{name}.shape", [1, x.c, x.h, x.w])], name, name)
+
+
+def _split(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+           y: Shape) -> None:
+    op, name = layer.op, layer.name
+    assert isinstance(op, Split)
+    start = op.index * y.c
+    b.node("Slice", [ins[0], b.constant(f"{name}.starts", [start]),
+                     b.constant(f"{name}.ends", [start + y.c]),
+                     b.constant(f"{name}.axes", [1])], name, name)
+
+
+def _pad_channels(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+                  y: Shape) -> None:
+    extra = y.c - xs[0].c
+    b.node("Pad", [ins[0], b.constant(f"{layer.name}.pads", [0, 0, 0, 0, 0, extra, 0, 0])],
+           layer.name, layer.name)
+
+
+def _flatten(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+             y: Shape) -> None:
+    b.node("Reshape", [ins[0], b.constant(f"{layer.name}.shape", [1, y.c, 1, 1])], layer.name,
+           layer.name)
+
+
+def _simple(onnx_op: str, **attrs: Any) -> Exporter:
+    def export(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+               y: Shape) -> None:
+        extra = {"size": layer.op.size} if isinstance(layer.op, LRN) else {}
+        b.node(onnx_op, [ins[0]], layer.name, layer.name, **attrs, **extra)
+
+    return export
+
+
+EXPORTERS: Mapping[type, Exporter] = {
+    Conv: _conv, MDConv: _mdconv, FC: _fc, Pool: _pool, BatchNorm: _batchnorm, Act: _act,
+    Add: _elementwise("Add"), Mul: _elementwise("Mul"), Concat: _concat, Shuffle: _shuffle,
+    Split: _split, PadChannels: _pad_channels, Flatten: _flatten, LRN: _simple("LRN"),
+    Dropout: _simple("Identity"), Softmax: _simple("Softmax", axis=1),
+}
+
+
+def export_graph(graph: Graph, shapes: Mapping[str, Shape], *, seed: int | None = None) -> Any:
+    """An evaluated graph (shapes.shape_graph) as an ONNX ModelProto; every layer's output is
+    also a graph output, so a runtime returns all of them."""
+    onnx = _onnx()
+    b = _Builder(onnx, None if seed is None else np.random.default_rng(seed), [], [])
+    unsupported = sorted({layer.kind for layer in graph.layers
+                          if type(layer.op) not in EXPORTERS and not isinstance(layer.op, Input)})
+    if unsupported:
+        raise CostcalcError(f"{graph.file}: no ONNX exporter for {', '.join(unsupported)}",
+                            "add one to costcalc/onnx_export.py EXPORTERS")
+    first = graph.layers[0]
+    outputs = []
+    for layer in graph.layers:
+        y = shapes[layer.name]
+        if isinstance(layer.op, Input):
+            inputs = [onnx.helper.make_tensor_value_info(layer.name, onnx.TensorProto.FLOAT,
+                                                         [1, y.c, y.h, y.w])]
+            continue
+        xs = tuple(shapes[src] for src in layer.inputs)
+        EXPORTERS[type(layer.op)](b, layer, layer.inputs, xs, y)
+        outputs.append(onnx.helper.make_tensor_value_info(layer.name, onnx.TensorProto.FLOAT,
+                                                          [1, y.c, y.h, y.w]))
+    assert isinstance(first.op, Input)
+    model_graph = onnx.helper.make_graph(b.nodes, graph.name, inputs, outputs, b.initializers)
+    model = onnx.helper.make_model(model_graph, producer_name="costcalc",
+                                   opset_imports=[onnx.helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    return model
+
+
+def parameter_counts(model: Any) -> dict[str, int]:
+    """Element counts of a model's initializers by role: params (weights, biases, batch-norm
+    scale and shift) and buffers (batch-norm running statistics); shape constants excluded."""
+    counts = {"params": 0, "buffers": 0}
+    for init in model.graph.initializer:
+        if init.name.startswith(CONSTANT):
+            continue
+        size = int(np.prod(init.dims)) if init.dims else 1
+        role = "buffers" if init.name.endswith(("running_mean", "running_var")) else "params"
+        counts[role] += size
+    return counts
