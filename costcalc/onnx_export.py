@@ -32,7 +32,6 @@ from .ops import (
     Input,
     MDConv,
     Mul,
-    OpBase,
     PadChannels,
     Pool,
     Shape,
