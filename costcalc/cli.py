@@ -18,7 +18,7 @@ from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import PARAM_CONVENTIONS
 from .render import Format, FormulaFormat, formula_list, render, render_formula
-from .report import analyze
+from .report import analyze, evaluated_graph
 from .spec import load_spec
 
 
@@ -71,7 +71,7 @@ def parse_sets(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
     return parse_numbers(values, "groups=3")
 
 
-def write_output(text: str, output: Path | None) -> None:
+def write_output(text: str | bytes, output: Path | None) -> None:
     """Print, or write the whole file at once: nothing half-written on failure."""
     if output is None:
         click.echo(text, nl=False)
@@ -80,8 +80,8 @@ def write_output(text: str, output: Path | None) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=output.resolve().parent, prefix=f".{output.name}.",
                                    suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.replace(tmp, output)
     except OSError as exc:
         if tmp is not None and os.path.exists(tmp):
@@ -210,6 +210,35 @@ def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, hardware=hardware)
     write_output(render(result, fmt, ctx.obj["columns"]), output)
+
+
+@main.command("export")
+@click.argument("spec")
+@spec_settings
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The .onnx file to write.")
+@click.option("--seed", type=int, default=None,
+              help="Seeded random weights (default: zeros).")
+def export_onnx(spec: str, width: float | None, resolution: Any, variant: str | None,
+                sets: dict[str, Any], output: Path, seed: int | None) -> None:
+    """Write a spec at any setting as a runnable ONNX graph (needs the onnx extra)."""
+    from .onnx_export import export_graph
+
+    graph, shapes = evaluated_graph(spec, width, resolution, sets, variant)
+    model = export_graph(graph, shapes, seed=seed)
+    write_output(model.SerializeToString(), output)
+    click.echo(f"wrote {output}: {len(graph.layers) - 1} layers", err=True)
+
+
+@main.command("import")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The spec file to write (default: standard output).")
+def import_onnx(model: Path, output: Path | None) -> None:
+    """Turn an ONNX model into a costcalc spec (needs the onnx extra)."""
+    from .onnx_import import import_model
+
+    write_output(import_model(model), output)
 
 
 @main.command()

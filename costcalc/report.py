@@ -354,6 +354,15 @@ def as_hardware(hardware: Hardware | str | Mapping[str, Any] | None) -> Hardware
     return make_hardware(**hardware)
 
 
+def evaluated_graph(spec: Spec | Graph | str | Path, width: float | None = None,
+                    resolution: int | tuple[int, int] | None = None,
+                    args: Mapping[str, Any] | None = None,
+                    variant: str | None = None) -> tuple[Graph, Mapping[str, Shape]]:
+    """The graph at one setting with every field evaluated, and its shapes (what `analyze`
+    measures, and what exporters write)."""
+    return _pipeline(spec, width, resolution, args, variant)
+
+
 def _pipeline(spec: Spec | Graph | str | Path, width: float | None,
               resolution: int | tuple[int, int] | None, args: Mapping[str, Any] | None,
               variant: str | None) -> tuple[Graph, Mapping[str, Shape]]:

@@ -3,6 +3,9 @@ costcalc's inferred shape, and the initializers' element counts equal costcalc's
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +17,7 @@ from costcalc.shapes import shape_graph
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 from costcalc.onnx_export import export_graph, parameter_counts  # noqa: E402
+from costcalc.onnx_import import import_model  # noqa: E402
 
 # Every op kind and spatial rule at least once, in about five seconds: Caffe ceil-mode pooling
 # and concat (SqueezeNet), TF 'same' padding, depthwise and ReLU6 (MobileNetV2), shuffle and
@@ -36,7 +40,9 @@ def run_model(model, shaped) -> dict[str, tuple[int, ...]]:
     return {o.name: tuple(v.shape) for o, v in zip(session.get_outputs(), outputs, strict=True)}
 
 
-def check_spec(name: str, **settings) -> None:
+def check_spec(name: str, tmp_path: Path, **settings) -> None:
+    """Export, run in onnxruntime (every layer's shape, the initializers' counts), then import
+    the file back: MACs, params, buffers and the output shape round-trip exactly."""
     spec = costcalc.load_spec(name)
     (shaped,) = shape_graph(costcalc.build_graph(spec, **settings))
     model = export_graph(shaped.graph, shaped.shapes)
@@ -48,22 +54,28 @@ def check_spec(name: str, **settings) -> None:
     report = costcalc.analyze(spec, **settings)
     assert parameter_counts(model) == {"params": report.totals.params,
                                        "buffers": report.totals.bn_buffers}
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(model.SerializeToString())
+    back = costcalc.analyze(costcalc.parse_spec(import_model(path), "imported.yaml"))
+    assert (back.totals.macs, back.totals.params, back.totals.bn_buffers,
+            back.layers[-1].output) == (report.totals.macs, report.totals.params,
+                                        report.totals.bn_buffers, report.layers[-1].output)
 
 
 @pytest.mark.parametrize("name", FAST)
-def test_runtime_shapes_and_params_equal_costcalc(name: str) -> None:
-    check_spec(name)
+def test_runtime_shapes_and_params_equal_costcalc(name: str, tmp_path: Path) -> None:
+    check_spec(name, tmp_path)
 
 
-def test_a_width_and_resolution_export() -> None:
-    check_spec("mobilenet_v2", width=0.35, resolution=160)
+def test_a_width_and_resolution_export(tmp_path: Path) -> None:
+    check_spec("mobilenet_v2", tmp_path, width=0.35, resolution=160)
 
 
 @pytest.mark.onnx_zoo
 @pytest.mark.parametrize("name", ZOO)
-def test_every_bundled_spec_runs_with_costcalcs_shapes(name: str) -> None:
+def test_every_bundled_spec_runs_with_costcalcs_shapes(name: str, tmp_path: Path) -> None:
     """The whole zoo (about a minute): `pytest tests/test_onnx.py --onnx-zoo`, run by CI."""
-    check_spec(name)
+    check_spec(name, tmp_path)
 
 
 def test_seeded_weights_are_reproducible_and_counted_the_same() -> None:
@@ -91,3 +103,65 @@ def test_an_op_without_an_exporter_is_named() -> None:
     (shaped,) = shape_graph(graph)
     with pytest.raises(CostcalcError, match="g.yaml: no ONNX exporter for mystery"):
         export_graph(shaped.graph, shaped.shapes)
+
+
+def _model(nodes, inputs, initializers=()):
+    graph = onnx.helper.make_graph(nodes, "g", inputs, [onnx.helper.make_tensor_value_info(
+        nodes[-1].output[0], onnx.TensorProto.FLOAT, None)], list(initializers))
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+
+
+def _image(name="x", dims=(1, 3, 8, 8)):
+    return onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, list(dims))
+
+
+@pytest.mark.parametrize("case, message", [
+    ("corrupt", "not a readable ONNX model"),
+    ("dynamic", "has dimensions [None, 3, None, 8]"),
+    ("two_inputs", "the graph has 2 inputs"),
+    ("unsupported", "no importer for Erf (1), Gelu (2)"),
+])
+def test_bad_onnx_files_are_clear_errors(case: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    relu = onnx.helper.make_node("Relu", ["x"], ["y"], name="r")
+    if case == "corrupt":
+        whole = export_graph(*_cifar()).SerializeToString()
+        path.write_bytes(whole[: len(whole) // 2])  # truncated
+    elif case == "dynamic":
+        onnx.save(_model([relu], [_image(dims=("N", 3, "H", 8))]), path)
+    elif case == "two_inputs":
+        add = onnx.helper.make_node("Add", ["x", "z"], ["y"], name="a")
+        onnx.save(_model([add], [_image(), _image("z")]), path)
+    else:
+        nodes = [onnx.helper.make_node("Gelu", ["x"], ["g1"], name="g1"),
+                 onnx.helper.make_node("Erf", ["g1"], ["e"], name="e"),
+                 onnx.helper.make_node("Gelu", ["e"], ["y"], name="g2")]
+        onnx.save(_model(nodes, [_image()]), path)
+    with pytest.raises(CostcalcError, match=re.escape(message)):
+        import_model(path)
+
+
+def _cifar():
+    (shaped,) = shape_graph(costcalc.build_graph(costcalc.load_spec("cifar10_micro")))
+    return shaped.graph, shaped.shapes
+
+
+def test_export_and_import_commands(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from costcalc.cli import main
+
+    model, spec = tmp_path / "m.onnx", tmp_path / "m.yaml"
+    result = CliRunner().invoke(main, ["export", "mobilenet_v2", "--width", "0.5", "-o",
+                                       str(model)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["import", str(model), "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert spec.read_text().splitlines()[7].startswith("  - conv: {name: conv1, out: 16, ")
+    back = costcalc.analyze(spec)
+    thin = costcalc.analyze("mobilenet_v2", width=0.5)
+    assert (back.totals.macs, back.totals.params) == (thin.totals.macs, thin.totals.params)
+    missing = tmp_path / "no" / "m.onnx"
+    result = CliRunner().invoke(main, ["export", "mobilenet_v2", "-o", str(missing)])
+    assert result.exit_code == 1 and "cannot write" in result.stderr
+    assert not missing.parent.exists()

@@ -1,0 +1,287 @@
+"""ONNX import: an ONNX graph as a readable costcalc spec (optional extra `[onnx]`).
+
+Each supported node becomes one spec entry named after its output tensor (dots, which spec
+names cannot hold, become underscores), with explicit `inputs`, so the spec is the graph as
+written; patterns that exporters spell in several nodes are recognized as one layer: Flatten
+before Gemm, a Reshape-Transpose-Reshape channel shuffle, a Split into depthwise convolutions
+that a Concat joins (MixNet's mixed kernels), Mul(x, Sigmoid(x)) stays two layers. A node kind
+with no importer is an error that lists every such node, never a silent zero.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CostcalcError
+
+ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
+               "HardSwish": "hswish", "HardSigmoid": "hsigmoid"}
+PASSTHROUGH = {"Identity", "Dropout"}
+DEFAULTS = {"conv": {"stride": [1, 1], "pad": [0, 0, 0, 0], "dilation": 1, "groups": 1,
+                     "bias": False},
+            "pool": {"pad": [0, 0, 0, 0], "ceil": False}, "fc": {"bias": True},
+            "mdconv": {"stride": 1, "bias": False}}
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ModuleNotFoundError:
+        raise CostcalcError("ONNX import needs the onnx package",
+                            "pip install 'costcalc[onnx]'") from None
+    return onnx
+
+
+def load_model(path: str | Path) -> Any:
+    onnx = _onnx()
+    try:
+        return onnx.load(str(path))
+    except FileNotFoundError:
+        raise CostcalcError(f"{path}: no such file") from None
+    except Exception as exc:  # noqa: BLE001 - protobuf raises several types for a bad file
+        raise CostcalcError(f"{path}: not a readable ONNX model ({type(exc).__name__})",
+                            "check that the file is complete and is an ONNX model") from None
+
+
+class _Importer:
+    def __init__(self, model: Any, file: str):
+        self.onnx, self.file = _onnx(), file
+        self.graph = model.graph
+        self.init = {t.name: self.onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.consumers: dict[str, list[Any]] = {}
+        for node in self.graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        self.names: dict[str, str] = {}  # ONNX tensor -> spec layer name
+        self.used: Counter[str] = Counter()
+        self.layers: list[dict[str, Any]] = []
+        self.skip: set[int] = set()  # nodes folded into a recognized pattern
+
+    def attrs(self, node: Any) -> dict[str, Any]:
+        return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    def name(self, tensor: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", tensor) or "layer"
+        self.used[base] += 1
+        name = base if self.used[base] == 1 else f"{base}_{self.used[base]}"
+        self.names[tensor] = name
+        return name
+
+    def ref(self, tensor: str) -> str:
+        if tensor not in self.names:
+            raise CostcalcError(f"{self.file}: tensor '{tensor}' is used before any node "
+                                "produces it")
+        return self.names[tensor]
+
+    def add(self, kind: str, output: str, inputs: list[str], **fields: Any) -> None:
+        """One entry; its `inputs` only when they are not the previous layer, and only the
+        fields that differ from the kind's defaults, so the spec reads as written by hand."""
+        refs = [self.ref(i) for i in inputs]
+        previous = next(iter(self.layers[-1].values()))["name"] if self.layers else "input"
+        defaults = DEFAULTS.get(kind, {})
+        entry = {"name": self.name(output), **({} if refs == [previous] else {"inputs": refs}),
+                 **{k: v for k, v in fields.items() if defaults.get(k, object()) != v}}
+        self.layers.append({kind: entry})
+
+    def alias(self, output: str, source: str) -> None:
+        self.names[output] = self.ref(source)
+
+    def spec(self) -> dict[str, Any]:
+        inputs = [i for i in self.graph.input if i.name not in self.init]
+        if len(inputs) != 1:
+            raise CostcalcError(f"{self.file}: the graph has {len(inputs)} inputs",
+                                "costcalc imports graphs with one image input")
+        dims = [d.dim_value if d.HasField("dim_value") else None
+                for d in inputs[0].type.tensor_type.shape.dim]
+        if len(dims) != 4 or None in dims[1:]:
+            raise CostcalcError(f"{self.file}: the input '{inputs[0].name}' has dimensions "
+                                f"{dims}", "export the model with a fixed N x C x H x W input")
+        self.names[inputs[0].name] = "input"
+        unknown = Counter(n.op_type for n in self.graph.node if not self.supported(n))
+        if unknown:
+            listed = ", ".join(f"{op} ({count})" for op, count in sorted(unknown.items()))
+            raise CostcalcError(f"{self.file}: no importer for {listed}",
+                                "costcalc imports the ops listed in docs/onnx.md")
+        for index, node in enumerate(self.graph.node):
+            if index not in self.skip:
+                self.node(index, node)
+        return {"version": 1, "name": self.graph.name or Path(self.file).stem,
+                "source": f"imported from {Path(self.file).name}",
+                "input": {"channels": dims[1], "size": [dims[2], dims[3]]},
+                "layers": self.layers}
+
+    def supported(self, node: Any) -> bool:
+        return node.op_type in {"Conv", "Gemm", "BatchNormalization", "Clip", "Add", "Mul",
+                                "Concat", "Split", "Slice", "Pad", "MaxPool", "AveragePool",
+                                "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape",
+                                "Transpose", "Softmax", "LRN", *ACTIVATIONS, *PASSTHROUGH}
+
+    # -- one node
+
+    def node(self, index: int, node: Any) -> None:
+        op, a, out = node.op_type, self.attrs(node), node.output[0]
+        if op == "Conv":
+            self.conv(node, a)
+        elif op == "Gemm":
+            weight = self.init[node.input[1]]
+            out_features = weight.shape[0] if a.get("transB", 0) else weight.shape[1]
+            self.add("fc", out, [node.input[0]], out=int(out_features),
+                     bias=len(node.input) > 2)
+        elif op == "BatchNormalization":
+            self.add("batchnorm", out, [node.input[0]])
+        elif op in ACTIVATIONS:
+            self.add("act", out, [node.input[0]], fn=ACTIVATIONS[op])
+        elif op == "Clip":
+            low, high = (float(self.init[n]) if n in self.init else None
+                         for n in (list(node.input[1:3]) + ["", ""])[:2])
+            if (low, high) != (0.0, 6.0):
+                raise CostcalcError(f"{self.file}: Clip '{node.name}' to ({low}, {high})",
+                                    "costcalc imports Clip(0, 6) as ReLU6 only")
+            self.add("act", out, [node.input[0]], fn="relu6")
+        elif op in ("Add", "Mul"):
+            self.add(op.lower(), out, list(node.input))
+        elif op == "Concat":
+            self.add("concat", out, list(node.input))
+        elif op in ("MaxPool", "AveragePool"):
+            kernel = [int(k) for k in a["kernel_shape"]]
+            top, left, bottom, right = (int(p) for p in a.get("pads", [0, 0, 0, 0]))
+            self.add("pool", out, [node.input[0]], op="max" if op == "MaxPool" else "avg",
+                     kernel=kernel, stride=[int(s) for s in a.get("strides", [1, 1])],
+                     pad=[top, bottom, left, right], ceil=bool(a.get("ceil_mode", 0)))
+        elif op in ("GlobalAveragePool", "GlobalMaxPool"):
+            self.add("pool", out, [node.input[0]], op="avg" if "Average" in op else "max",
+                     **{"global": True})
+        elif op == "Flatten":
+            if all(c.op_type == "Gemm" for c in self.consumers.get(out, [])):
+                self.alias(out, node.input[0])  # Gemm flattens its input itself
+            else:
+                self.add("flatten", out, [node.input[0]])
+        elif op == "Reshape":
+            self.reshape(index, node)
+        elif op == "Slice":
+            self.slice(node)
+        elif op == "Pad":
+            self.pad(node)
+        elif op == "Split":
+            self.split(index, node)
+        elif op == "Softmax":
+            self.add("softmax", out, [node.input[0]])
+        elif op == "LRN":
+            self.add("lrn", out, [node.input[0]], size=int(a["size"]))
+        elif op in PASSTHROUGH:
+            self.add("dropout", out, [node.input[0]])
+        else:  # Transpose outside a shuffle
+            raise CostcalcError(f"{self.file}: {op} '{node.name}' is not part of a pattern "
+                                "costcalc recognizes", "see docs/onnx.md")
+
+    def conv(self, node: Any, a: Mapping[str, Any]) -> None:
+        weight = self.init[node.input[1]]
+        top, left, bottom, right = (int(p) for p in a.get("pads", [0, 0, 0, 0]))
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise CostcalcError(f"{self.file}: Conv '{node.name}' uses auto_pad",
+                                "export with explicit pads")
+        dilations = {int(d) for d in a.get("dilations", [1, 1])}
+        if len(dilations) != 1:
+            raise CostcalcError(f"{self.file}: Conv '{node.name}' has unequal dilations")
+        self.add("conv", node.output[0], [node.input[0]], out=int(weight.shape[0]),
+                 kernel=[int(weight.shape[2]), int(weight.shape[3])],
+                 stride=[int(s) for s in a.get("strides", [1, 1])],
+                 pad=[top, bottom, left, right], dilation=dilations.pop(),
+                 groups=int(a.get("group", 1)), bias=len(node.input) > 2)
+
+    def reshape(self, index: int, node: Any) -> None:
+        shape = [int(s) for s in self.init[node.input[1]]]
+        transpose = self.consumers.get(node.output[0], [])
+        if len(shape) == 5 and len(transpose) == 1 and transpose[0].op_type == "Transpose" \
+                and list(self.attrs(transpose[0])["perm"]) == [0, 2, 1, 3, 4]:
+            back = self.consumers.get(transpose[0].output[0], [])
+            if len(back) == 1 and back[0].op_type == "Reshape":
+                self.skip |= {list(self.graph.node).index(transpose[0]),
+                              list(self.graph.node).index(back[0])}
+                self.add("shuffle", back[0].output[0], [node.input[0]], groups=shape[1])
+                return
+        if len(shape) == 4 and shape[2:] == [1, 1]:
+            producer = next((n for n in self.graph.node if node.input[0] in n.output), None)
+            if producer is not None and producer.op_type == "Gemm":
+                self.alias(node.output[0], node.input[0])  # the FC's output kept 4-D
+            else:
+                self.add("flatten", node.output[0], [node.input[0]])
+            return
+        raise CostcalcError(f"{self.file}: Reshape '{node.name}' to {shape}",
+                            "costcalc imports reshapes that flatten or shuffle channels")
+
+    def slice(self, node: Any) -> None:
+        starts, ends, axes = (list(self.init[n]) for n in node.input[1:4])
+        if [int(x) for x in axes] != [1]:
+            raise CostcalcError(f"{self.file}: Slice '{node.name}' is not on the channels")
+        start, end = int(starts[0]), int(ends[0])
+        width = end - start
+        if width <= 0 or start % width:
+            raise CostcalcError(f"{self.file}: Slice '{node.name}' [{start}:{end}] is not an "
+                                "equal part of the channels")
+        total = self.channels(node.input[0])
+        if total % width:
+            raise CostcalcError(f"{self.file}: Slice '{node.name}' is not an equal part")
+        self.add("split", node.output[0], [node.input[0]], index=start // width,
+                 parts=total // width)
+
+    def pad(self, node: Any) -> None:
+        pads = [int(p) for p in self.init[node.input[1]]]
+        if any(p for i, p in enumerate(pads) if i not in (1, 5)) or pads[1]:
+            raise CostcalcError(f"{self.file}: Pad '{node.name}' pads more than the channel "
+                                "end", "costcalc imports channel zero-padding only")
+        self.add("pad_channels", node.output[0], [node.input[0]],
+                 out=self.channels(node.input[0]) + pads[5])
+
+    def split(self, index: int, node: Any) -> None:
+        """Split -> one depthwise conv per part -> Concat: MixNet's mixed depthwise conv."""
+        convs = [self.consumers.get(o, []) for o in node.output]
+        if not all(len(c) == 1 and c[0].op_type == "Conv" for c in convs):
+            raise CostcalcError(f"{self.file}: Split '{node.name}' does not feed one conv per "
+                                "part", "costcalc imports Split as mixed depthwise convs only")
+        joins = {self.consumers.get(c[0].output[0], [None])[0].name for c in convs}
+        concat = next((n for n in self.graph.node if n.name in joins), None)
+        if len(joins) != 1 or concat is None or concat.op_type != "Concat":
+            raise CostcalcError(f"{self.file}: Split '{node.name}' is not joined by a Concat")
+        nodes = list(self.graph.node)
+        kernels, strides = [], set()
+        for (conv,) in convs:
+            self.skip.add(nodes.index(conv))
+            kernels.append(int(self.init[conv.input[1]].shape[2]))
+            strides.add(int(self.attrs(conv).get("strides", [1, 1])[0]))
+        self.skip.add(nodes.index(concat))
+        self.add("mdconv", concat.output[0], [node.input[0]], kernels=kernels,
+                 stride=strides.pop(), bias=len(convs[0][0].input) > 2)
+
+    def channels(self, tensor: str) -> int:
+        """A tensor's channel count from the model's shape information."""
+        for info in list(self.graph.value_info) + list(self.graph.output) + \
+                list(self.graph.input):
+            if info.name == tensor:
+                return int(info.type.tensor_type.shape.dim[1].dim_value)
+        raise CostcalcError(f"{self.file}: no shape information for '{tensor}'",
+                            "run onnx.shape_inference on the model first")
+
+
+def import_model(path: str | Path) -> str:
+    """The spec YAML text of an ONNX model."""
+    model = load_model(path)
+    onnx = _onnx()
+    try:
+        model = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - shapes are only needed for slices and pads
+        pass
+    spec = _Importer(model, Path(path).name).spec()
+    layers = spec.pop("layers")
+    head = yaml.safe_dump(spec, sort_keys=False, default_flow_style=None, width=100)
+    lines = [yaml.safe_dump(entry, sort_keys=False, default_flow_style=True,
+                            width=float("inf")).strip().removeprefix("{").removesuffix("}")
+             for entry in layers]  # one layer per line, as the bundled specs are written
+    return head + "layers:\n" + "".join(f"  - {line}\n" for line in lines)
+
