@@ -212,6 +212,14 @@ def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
     write_output(render(result, fmt, ctx.obj["columns"]), output)
 
 
+@main.command("schema")
+def print_schema() -> None:
+    """The spec format's JSON Schema (draft 2020-12), for editors and validators."""
+    from .json_schema import spec_schema
+
+    click.echo(json.dumps(spec_schema(), indent=1))
+
+
 @main.command("export")
 @click.argument("spec")
 @spec_settings

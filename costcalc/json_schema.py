@@ -1,0 +1,139 @@
+"""A JSON Schema (draft 2020-12) for the spec format, generated from the declarations the spec
+loader uses: each layer kind's fields and their type hints (schema.SCHEMAS), the keys of every
+part of a spec, the choices of every Literal. `costcalc schema` prints it; an editor's YAML
+language server validates against it (docs/spec-format.md).
+
+A schema cannot express everything the loader checks (block calls name blocks declared in the
+same file, expressions are text that must evaluate, shapes must agree); it checks the form.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from .schema import (
+    ACTS,
+    BLOCK_KEYS,
+    COMMON_KEYS,
+    MERGES,
+    NORMS,
+    PARAM_ROLES,
+    POSITIVE_FIELDS,
+    SCHEMAS,
+    SUGAR_KINDS,
+    TOP_KEYS,
+    VARIANT_KEYS,
+)
+from .width import ROUNDING
+
+EXPRESSION = {"type": "string", "description": "an expression, e.g. c_in * t"}
+NAME = {"type": "string", "pattern": r"^[^.]+$"}
+
+
+def _hint(hint: Any, key: str) -> dict[str, Any]:
+    """The JSON Schema of a field's type hint; numbers may also be expressions (text)."""
+    origin = typing.get_origin(hint)
+    if hint is int:
+        return {"anyOf": [{"type": "integer", "minimum": 1 if key in POSITIVE_FIELDS else 0},
+                          EXPRESSION]}
+    if hint is float:
+        return {"anyOf": [{"type": "number"}, EXPRESSION]}
+    if hint is bool:
+        return {"anyOf": [{"type": "boolean"}, EXPRESSION]}
+    if origin is typing.Literal:
+        return {"enum": list(typing.get_args(hint))}
+    if origin is tuple:
+        args = typing.get_args(hint)
+        item = _hint(args[0], key)
+        if args[-1] is Ellipsis:
+            return {"type": "array", "items": item, "minItems": 1}
+        return {"type": "array", "items": item, "minItems": len(args), "maxItems": len(args)}
+    if hint is type(None):
+        return {"type": "null"}
+    return {"anyOf": [_hint(option, key) for option in typing.get_args(hint)]}
+
+
+def _op(kind: str, with_common: bool = True) -> dict[str, Any]:
+    schema = SCHEMAS[kind]
+    properties = {key: _hint(schema.hints[field], key) for key, field in schema.keys.items()}
+    if kind in SUGAR_KINDS:
+        properties |= {"norm": {"enum": list(NORMS)}, "act": {"enum": list(ACTS)},
+                       "scale": _hint(bool, "scale")}
+    elif "out" in schema.keys:
+        properties["scale"] = _hint(bool, "scale")
+    if with_common:
+        properties |= _common()
+    out: dict[str, Any] = {"type": ["object", "null"], "properties": properties,
+                           "additionalProperties": False}
+    return out
+
+
+def _common() -> dict[str, Any]:
+    common = {"name": NAME, "inputs": {"type": "array", "items": {"type": "string"},
+                                       "minItems": 1},
+              "n": _hint(int, "n"), "when": _hint(bool, "when")}
+    assert set(common) == COMMON_KEYS
+    return common
+
+
+def spec_schema() -> dict[str, Any]:
+    number = {"anyOf": [{"type": "number"}, {"type": "boolean"}]}
+    entries = {"$ref": "#/$defs/entries"}
+    entry_kinds = {kind: _op(kind) for kind in sorted(SCHEMAS)}
+    entry_kinds["parallel"] = {"type": "object", "properties": {
+        "branches": {"type": "array", "items": entries}, "merge": {"enum": list(MERGES)},
+        **_common()}, "required": ["branches"], "additionalProperties": False}
+    block_call = {"type": ["object", "null"], "additionalProperties": {
+        "anyOf": [{"type": "number"}, EXPRESSION, {"type": "array"}]}}
+    residual = {"anyOf": [_hint(bool, "residual"), {
+        "type": "object", "additionalProperties": False, "properties": {
+            "when": _hint(bool, "when"), "shortcut": entries, "merge": {"enum": list(MERGES)},
+            "act": {"enum": list(ACTS)}}}]}
+    size = {"anyOf": [{"type": "integer", "minimum": 1},
+                      {"type": "array", "items": {"type": "integer", "minimum": 1},
+                       "minItems": 2, "maxItems": 2}]}
+    properties = {
+        "version": {"const": 1},
+        "name": {"type": "string"},
+        "source": {"type": "string"},
+        "description": {"type": "string"},
+        "input": {"type": "object", "properties": {
+            "channels": {"type": "integer", "minimum": 1}, "size": size},
+            "required": ["size"], "additionalProperties": False},
+        "width": {"type": "object", "additionalProperties": False, "properties": {
+            "multiplier": {"type": "number", "exclusiveMinimum": 0},
+            "round": {"enum": list(ROUNDING)}, "divisor": {"type": "integer", "minimum": 1},
+            "min": {"type": "integer", "minimum": 1}}},
+        "paper_params": {"type": "array", "items": {"enum": list(PARAM_ROLES)}, "minItems": 1},
+        "args": {"type": "object", "additionalProperties": number},
+        "variants": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False, "properties": {
+                "width": {"type": "number", "exclusiveMinimum": 0}, "resolution": size,
+                "args": {"type": "object", "additionalProperties": number},
+                "description": {"type": "string"}}}},
+        "defaults": {"type": "object", "additionalProperties": False,
+                     "properties": {kind: _op(kind, with_common=False)
+                                    for kind in sorted(SCHEMAS)}},
+        "blocks": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["layers"],
+            "properties": {"args": {"type": "object", "additionalProperties": {
+                "anyOf": [{"type": "number"}, {"type": "null"}]}},
+                "repeat": {"type": "object"}, "layers": entries, "residual": residual,
+                "description": {"type": "string"}}}},
+        "layers": entries,
+    }
+    assert set(properties) == TOP_KEYS and set(properties["variants"]["additionalProperties"][
+        "properties"]) == VARIANT_KEYS and set(properties["blocks"]["additionalProperties"][
+            "properties"]) == BLOCK_KEYS
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "costcalc network spec (version 1)",
+        "type": "object",
+        "required": ["version", "name", "input", "layers"],
+        "additionalProperties": False,
+        "properties": properties,
+        "$defs": {"entries": {"type": "array", "items": {
+            "type": "object", "minProperties": 1, "maxProperties": 1,
+            "properties": entry_kinds, "additionalProperties": block_call}}},
+    }
