@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -93,3 +94,12 @@ def test_python_dash_m() -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: MobileNetV1")
+
+
+def test_cli_docs_are_generated_from_the_commands() -> None:
+    """docs/cli.md drifts when a command or option changes: regenerate it with
+    `python -m costcalc.clidocs > docs/cli.md`."""
+    from costcalc.clidocs import render_cli_docs
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+    assert path.read_text(encoding="utf-8") == render_cli_docs()
