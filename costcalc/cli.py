@@ -212,6 +212,82 @@ def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
     write_output(render(result, fmt, ctx.obj["columns"]), output)
 
 
+@main.group("plot")
+def plot() -> None:
+    """Draw a network's costs (needs the plot extra): pareto, layers, energy, sweep."""
+
+
+def _image_option(func):
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                        required=True, help="The image: .png, .svg or .pdf.")(func)
+
+
+@plot.command("pareto")
+@click.argument("specs", nargs=-1, required=True)
+@spec_settings
+@_image_option
+def plot_pareto(specs: tuple[str, ...], width: float | None, resolution: Any,
+                variant: str | None, sets: dict[str, Any], output: Path) -> None:
+    """MACs against params for several specs, the Pareto front highlighted."""
+    from . import plots
+
+    reports = [analyze(s, width=width, resolution=resolution, variant=variant, args=sets)
+               for s in specs]
+    plots.pareto(reports, output)
+
+
+@plot.command("layers")
+@click.argument("spec")
+@spec_settings
+@_image_option
+def plot_layers(spec: str, width: float | None, resolution: Any, variant: str | None,
+                sets: dict[str, Any], output: Path) -> None:
+    """Per-layer MACs, params and activation bytes."""
+    from . import plots
+
+    plots.layers(analyze(spec, width=width, resolution=resolution, variant=variant, args=sets),
+                 output)
+
+
+@plot.command("energy")
+@click.argument("specs", nargs=-1, required=True)
+@spec_settings
+@click.option("--hardware", "profile", default="horowitz45nm", show_default=True)
+@click.option("--dtype", default="fp32", show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@_image_option
+def plot_energy(specs: tuple[str, ...], width: float | None, resolution: Any,
+                variant: str | None, sets: dict[str, Any], profile: str, dtype: str,
+                batch: int, output: Path) -> None:
+    """Stacked compute / RF / SRAM / DRAM energy per image for several specs."""
+    from . import plots
+
+    hardware = make_hardware(profile)
+    plots.energy([analyze(s, width=width, resolution=resolution, variant=variant, args=sets,
+                          dtype=dtype, batch=batch, hardware=hardware) for s in specs], output)
+
+
+@plot.command("sweep")
+@click.argument("spec")
+@click.option("--width", "widths", default="1,0.75,0.5,0.25", show_default=True,
+              help="Width multipliers, comma-separated.")
+@click.option("--resolution", "sizes", default="224,192,160,128", show_default=True,
+              help="Resolutions, comma-separated.")
+@click.option("--metric", default="macs", show_default=True)
+@_image_option
+def plot_sweep(spec: str, widths: str, sizes: str, metric: str, output: Path) -> None:
+    """A heatmap of one metric over widths x resolutions."""
+    from . import plots
+    from .sweep import sweep
+
+    try:
+        alphas = [float(w) for w in widths.split(",")]
+        resolutions = [int(r) for r in sizes.split(",")]
+    except ValueError:
+        raise click.BadParameter("use comma-separated numbers") from None
+    plots.sweep_heatmap(sweep(spec, alphas, resolutions), metric, alphas, resolutions, output)
+
+
 @main.command("schema")
 def print_schema() -> None:
     """The spec format's JSON Schema (draft 2020-12), for editors and validators."""

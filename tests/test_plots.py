@@ -1,0 +1,75 @@
+"""Plots: each kind renders a valid, deterministic image whose data are the report's numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import costcalc
+from costcalc import plots
+from costcalc.cli import main
+from costcalc.errors import CostcalcError
+from costcalc.hardware import make_hardware
+
+pytest.importorskip("matplotlib")
+
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".svg": b"<?xml", ".pdf": b"%PDF"}
+
+
+def assert_image(path: Path) -> None:
+    data = path.read_bytes()
+    assert data.startswith(MAGIC[path.suffix]) and len(data) > 5_000, path
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg"])  # .pdf: the sweep plot below
+def test_pareto_draws_the_reports_and_is_deterministic(tmp_path: Path, suffix: str) -> None:
+    reports = [costcalc.analyze(s) for s in ("mobilenet_v1", "squeezenet_v1_0",
+                                             "shufflenet_v2")]
+    first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    drawn = plots.pareto(reports, first)
+    plots.pareto(reports, second)
+    assert_image(first)
+    assert first.read_bytes() == second.read_bytes()
+    assert list(drawn.series["points"].values()) == [(r.totals.macs, r.totals.params)
+                                                     for r in reports]
+    # ShuffleNet v2 (fewest MACs) and SqueezeNet (fewest params) are the front; MobileNet is
+    # beaten by ShuffleNet v2 on both.
+    assert [label.split(" x")[0] for label in drawn.series["front"]] == [
+        "SqueezeNet v1.0", "ShuffleNet v2"]
+
+
+def test_layers_energy_and_sweep_plots(tmp_path: Path) -> None:
+    report = costcalc.analyze("mobilenet_v2")
+    drawn = plots.layers(report, tmp_path / "l.png")
+    assert drawn.series["macs"] == [r.macs for r in report.layers[1:]]
+    hw = make_hardware("horowitz45nm")
+    energy = [costcalc.analyze(s, batch=2, hardware=hw) for s in ("squeezenet_v1_0",
+                                                                  "mobilenet_v2")]
+    drawn = plots.energy(energy, tmp_path / "e.svg")
+    assert drawn.series["energy_dram"] == [r.totals.energy_dram / 2 for r in energy]
+    result = costcalc.sweep("mobilenet_v1", [1.0, 0.5], [224, 160])
+    drawn = plots.sweep_heatmap(result, "macs", [1.0, 0.5], [224, 160], tmp_path / "s.pdf")
+    assert drawn.series["grid"][1][1] == costcalc.analyze("mobilenet_v1", width=0.5,
+                                                          resolution=160).totals.macs
+    for name in ("l.png", "e.svg", "s.pdf"):
+        assert_image(tmp_path / name)
+
+
+def test_plot_commands_and_errors(tmp_path: Path) -> None:
+    ok = CliRunner().invoke(main, ["plot", "layers", "squeezenet_v1_0", "-o",
+                                   str(tmp_path / "x.png")])
+    assert ok.exit_code == 0, ok.output
+    assert_image(tmp_path / "x.png")
+    bad = CliRunner().invoke(main, ["plot", "layers", "squeezenet_v1_0", "-o",
+                                    str(tmp_path / "x.gif")])
+    assert bad.exit_code == 1 and "unknown image format '.gif'" in bad.stderr
+    missing = CliRunner().invoke(main, ["plot", "pareto", "mobilenet_v1", "-o",
+                                        str(tmp_path / "no" / "p.png")])
+    assert missing.exit_code == 1 and "the directory does not exist" in missing.stderr
+    with pytest.raises(CostcalcError, match="an energy plot needs a hardware profile"):
+        plots.energy([costcalc.analyze("mobilenet_v1")], tmp_path / "e.png")
+    with pytest.raises(CostcalcError, match="nothing to plot"):
+        plots.pareto([], tmp_path / "p.png")
+    assert not any(p.suffix == ".gif" for p in tmp_path.iterdir())
