@@ -157,6 +157,15 @@ FRAMEWORK_TOTALS = [
     ("mixnet_s", None, 239_173_360, 4_134_606, 4_102_414),
     ("mixnet_m", None, 339_172_672, 5_014_382, 4_972_670),
     ("mixnet_m", "l", 555_251_792, 7_329_252, 7_274_980),
+    # torchvision's MNASNet (B1 variant): num_params exactly, _ops 0.104 / 0.215 / 0.314 / 0.526
+    ("mnasnet_b1", "0.5", 104_455_968, 2_218_512, 2_197_888),
+    ("mnasnet_b1", "0.75", 215_493_104, 3_170_208, 3_140_400),
+    ("mnasnet_b1", "1.0", 314_415_872, 4_383_312, 4_345_392),
+    ("mnasnet_b1", "1.3", 526_362_432, 6_282_256, 6_233_440),
+    ("se_resnet50", None, 3_860_488_192, 28_088_024, 28_034_904),
+    ("preresnet200", None, 15_007_481_856, 64_672_808, 64_497_832),
+    ("preresnet200", "101", 7_801_405_440, 44_548_136, 44_443_816),
+    ("preresnet200", "152", 11_513_626_624, 60_191_784, 60_041_384),
 ]
 
 
@@ -584,3 +593,25 @@ def test_alexnet_paper_shapes() -> None:
     layers = rows("alexnet")
     assert (layers["conv1"].output, layers["conv2"].output, layers["pool5"].output) == (
         (96, 55, 55), (256, 27, 27), (256, 6, 6))
+
+
+def test_se_resnet50_adds_only_the_excitation_fcs() -> None:
+    """Per block two 1x1 convs C -> C/16 -> C with biases: 2 C²/16 weights, C/16 + C biases."""
+    se, plain = totals("se_resnet50"), totals("resnet", variant="50")
+    blocks = [(256, 3), (512, 4), (1024, 6), (2048, 3)]
+    weights = sum(n * 2 * c * c // 16 for c, n in blocks)
+    biases = sum(n * (c // 16 + c) for c, n in blocks)
+    assert (weights, biases) == (2_514_944, 16_048)
+    assert se.macs - plain.macs == weights  # on 1x1 maps: one MAC per weight
+    assert se.params - plain.params == weights + biases
+
+
+def test_preresnet200_unit_layout() -> None:
+    """preresnet.lua: the first stage's units have no leading BN-ReLU, all others do; a BN on
+    each projection shortcut; one final BN before pooling."""
+    names = list(rows("preresnet200"))
+    assert sum(1 for n in names if n.endswith(".bn0")) == 24 + 36 + 3
+    assert not any(n.startswith("conv2_") and n.endswith(".bn0") for n in names)
+    assert [n for n in names if n.endswith("proj.bn")] == [
+        f"conv{i}_1.shortcut.proj.bn" for i in (2, 3, 4, 5)]
+    assert block_output("preresnet200", "final_bn") == (2048, 7, 7)
