@@ -166,6 +166,8 @@ FRAMEWORK_TOTALS = [
     ("preresnet200", None, 15_007_481_856, 64_672_808, 64_497_832),
     ("preresnet200", "101", 7_801_405_440, 44_548_136, 44_443_816),
     ("preresnet200", "152", 11_513_626_624, 60_191_784, 60_041_384),
+    ("bn_inception", None, 2_032_600_064, 11_295_240, 11_275_208),
+    ("bn_inception", "se", 2_033_239_424, 11_931_622, 11_911_590),
 ]
 
 
@@ -615,3 +617,15 @@ def test_preresnet200_unit_layout() -> None:
     assert [n for n in names if n.endswith("proj.bn")] == [
         f"conv{i}_1.shortcut.proj.bn" for i in (2, 3, 4, 5)]
     assert block_output("preresnet200", "final_bn") == (2048, 7, 7)
+
+
+def test_bn_inception_module_widths() -> None:
+    """Figure 5's output depths; the stride-2 modules pass their pooled input through."""
+    widths = {m: block_output("bn_inception", f"inception_{m}.concat")[0]
+              for m in ("3a", "3b", "3c", "4a", "4b", "4c", "4d", "4e", "5a", "5b")}
+    assert widths == {"3a": 256, "3b": 320, "3c": 576, "4a": 576, "4b": 576, "4c": 608,
+                      "4d": 608, "4e": 1056, "5a": 1024, "5b": 1024}
+    assert block_output("bn_inception", "inception_4e") == (1056, 7, 7)
+    # SE-BN-Inception: one SE block per module, C -> C/16 -> C with biases
+    se = totals("bn_inception", variant="se").macs - totals("bn_inception").macs
+    assert se == sum(2 * c * c // 16 for c in widths.values()) == 639_360
