@@ -766,17 +766,11 @@ class PReLU(OpBase):
         return 2 * y.numel  # compare, multiply (as leaky relu)
 
 
-def _sequence(x: Shape, kind: str) -> None:
-    if any_true(x.w != 1):
-        raise ShapeError(f"{kind} input {x} is not a sequence (features x steps x 1)",
-                         "give the input `size: [steps, 1]`")
-
-
 @op("embedding")
 @dataclass(frozen=True, slots=True)
 class Embedding(OpBase):
-    """A lookup table of `vocab` x `dim` weights: token ids 1 x steps x 1 -> dim x steps x 1.
-    A lookup is neither a MAC nor arithmetic."""
+    """A lookup table of `vocab` x `dim` weights: token ids 1 x steps x W -> dim x steps x W
+    (W independent sequences, usually 1). A lookup is neither a MAC nor arithmetic."""
 
     zero: ClassVar[frozenset[str]] = frozenset({"macs", "other_ops"})
 
@@ -785,23 +779,23 @@ class Embedding(OpBase):
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         x = xs[0]
-        _sequence(x, "embedding")
         if any_true(x.c != 1):
             raise ShapeError(f"embedding input {x} is not one token id per step",
                              "the input is 1 x steps x 1 (`channels: 1`)")
-        return Shape(self.dim, x.h, 1)
+        return Shape(self.dim, x.h, x.w)
 
     def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
         return ParamCounts(weights=self.vocab * self.dim)
 
 
 class Recurrent(OpBase):
-    """Shared by lstm and gru: `num_layers` stacked layers over a features x steps x 1
-    sequence, each with `gates` gate sets; output (directions · hidden) x steps x 1.
+    """Shared by lstm and gru: `num_layers` stacked layers over a features x steps x W input
+    (W independent sequences of H steps, usually 1), each with `gates` gate sets; output
+    (directions · hidden) x steps x W.
 
     Per layer and direction, with input width x: weights gates·h·(x + h), biases 2·gates·h
     (PyTorch keeps b_ih and b_hh; TensorFlow/Keras keep one, gates·h); MACs gates·h·(x + h)
-    per step, times the steps. Layer 2 onward reads directions · h features."""
+    per step, times the steps (and W). Layer 2 onward reads directions · h features."""
 
     gates: ClassVar[int]
     cell_ops: ClassVar[int]  # non-MAC operations per hidden unit and step, biases aside
@@ -812,8 +806,7 @@ class Recurrent(OpBase):
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         x = xs[0]
-        _sequence(x, self.kind)
-        return Shape(self._dirs() * self.hidden, x.h, 1)
+        return Shape(self._dirs() * self.hidden, x.h, x.w)
 
     def _dirs(self) -> int:
         return 2 if self.bidirectional else 1
@@ -833,11 +826,11 @@ class Recurrent(OpBase):
         return ParamCounts(weights=self._weights(xs[0]), biases=biases)
 
     def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
-        return self._weights(xs[0]) * xs[0].h
+        return self._weights(xs[0]) * xs[0].h * xs[0].w  # per step, every step
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         per_unit = self.cell_ops + (2 * self.gates if self.bias else 0)
-        return per_unit * self._units() * xs[0].h
+        return per_unit * self._units() * xs[0].h * xs[0].w
 
 
 @op("lstm")

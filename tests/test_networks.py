@@ -168,6 +168,10 @@ FRAMEWORK_TOTALS = [
     ("preresnet200", "152", 11_513_626_624, 60_191_784, 60_041_384),
     ("bn_inception", None, 2_032_600_064, 11_295_240, 11_275_208),
     ("bn_inception", "se", 2_033_239_424, 11_931_622, 11_911_590),
+    ("dlbench_fcn", "fcn-5", 117_964_800, 117_997_696, 117_997_696),
+    ("dlbench_fcn", "fcn-8", 130_547_712, 130_586_752, 130_586_752),
+    ("dlbench_lstm", "lstm-32", 115_474_432, 6_182_672, 6_182_672),
+    ("dlbench_lstm", "lstm-64", 230_948_864, 6_182_672, 6_182_672),
 ]
 
 
@@ -629,3 +633,15 @@ def test_bn_inception_module_widths() -> None:
     # SE-BN-Inception: one SE block per module, C -> C/16 -> C with biases
     se = totals("bn_inception", variant="se").macs - totals("bn_inception").macs
     assert se == sum(2 * c * c // 16 for c in widths.values()) == 639_360
+
+
+def test_dlbench_lstm_counts_per_step() -> None:
+    """Embedding 10,000 x 256, nn.LSTM(256, 256, 2) with two bias vectors per gate set, and a
+    per-step linear layer to the vocabulary; MACs scale with the steps, params do not."""
+    layers = rows("dlbench_lstm")
+    assert layers["embed"].params == 2_560_000 and layers["embed"].macs == 0
+    assert layers["lstm"].params == 2 * (4 * 256 * 512 + 2 * 4 * 256) == 1_052_672
+    assert layers["lstm"].macs == 2 * 4 * 256 * 512 * 32
+    assert layers["pred"].params == 256 * 10_000 + 10_000
+    assert layers["pred"].output == (10_000, 32, 1)
+    assert totals("dlbench_lstm", variant="lstm-64").macs == 2 * totals("dlbench_lstm").macs

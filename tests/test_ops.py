@@ -174,8 +174,8 @@ EXAMPLES = {
     "lstm": lambda: OPS["lstm"](hidden=8),
     "gru": lambda: OPS["gru"](hidden=8),
 }
-# Inputs for the kinds that do not read a 4 x 8 x 8 image: sequences are features x steps x 1.
-EXAMPLE_INPUTS = {"embedding": Shape(1, 8, 1), "lstm": Shape(4, 8, 1), "gru": Shape(4, 8, 1)}
+# An embedding reads token ids: one channel (1 x steps x W).
+EXAMPLE_INPUTS = {"embedding": Shape(1, 8, 8)}
 
 
 @pytest.mark.parametrize("kind", sorted(OPS))
@@ -319,6 +319,10 @@ def test_lstm_counts_as_pytorch() -> None:
     assert (counts.weights, counts.biases) == (1_048_576, 4_096)
     assert lstm.macs((x,), y) == 1_048_576 * 32  # weights x steps
     assert lstm.other_ops((x,), y) == (15 + 8) * 2 * 256 * 32
+    # W counts independent sequences: two of them cost twice the MACs, the same params.
+    two = Shape(256, 32, 2)
+    assert lstm.infer((two,)) == Shape(256, 32, 2)
+    assert lstm.macs((two,), lstm.infer((two,))) == 2 * 1_048_576 * 32
     # nn.LSTM(10, 20, num_layers=2, bidirectional=True): layer 2 reads 40 features.
     bi, x = OPS["lstm"](hidden=20, num_layers=2, bidirectional=True), Shape(10, 5, 1)
     y = bi.infer((x,))
