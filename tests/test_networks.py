@@ -172,6 +172,13 @@ FRAMEWORK_TOTALS = [
     ("dlbench_fcn", "fcn-8", 130_547_712, 130_586_752, 130_586_752),
     ("dlbench_lstm", "lstm-32", 115_474_432, 6_182_672, 6_182_672),
     ("dlbench_lstm", "lstm-64", 230_948_864, 6_182_672, 6_182_672),
+    ("fcn8s_vgg16", "voc", 181_529_034_048, 134_489_759, 134_489_759),
+    ("fcn8s_vgg16", "cityscapes", 181_418_830_144, 134_456_985, 134_456_985),
+    ("dilation_vgg16", "frontend-voc", 591_900_180_480, 134_346_581, 134_346_581),
+    ("dilation_vgg16", "frontend-cityscapes", 591_866_626_048, 134_338_387, 134_338_387),
+    ("dilation_vgg16", "context-voc", 619_757_494_272, 141_149_720, 141_149_720),
+    ("segnet_vgg16", None, 163_074_539_520, 29_455_125, 29_439_253),
+    ("deeplab_v2_vgg16", None, 80_120_358_592, 37_877_652, 37_877_652),
 ]
 
 
@@ -645,3 +652,23 @@ def test_dlbench_lstm_counts_per_step() -> None:
     assert layers["pred"].params == 256 * 10_000 + 10_000
     assert layers["pred"].output == (10_000, 32, 1)
     assert totals("dlbench_lstm", variant="lstm-64").macs == 2 * totals("dlbench_lstm").macs
+
+
+def test_fcn8s_skip_alignment() -> None:
+    """FCN-8s at 500x500: the deconvolutions give 34, 70 and 568; the crops (offsets 5, 9, 31)
+    align pool4's and pool3's scores and the output to them and to the input."""
+    layers = rows("fcn8s_vgg16")
+    assert [layers[n].output for n in ("upscore2", "score_pool4c", "upscore_pool4",
+                                       "score_pool3c", "upscore8", "score")] == [
+        (21, 34, 34), (21, 34, 34), (21, 70, 70), (21, 70, 70), (21, 568, 568), (21, 500, 500)]
+    # upscore8: 16 x 16 x 21 x 21 weights, MACs on its 70 x 70 input grid
+    assert layers["upscore8"].params == 112_896
+    assert layers["upscore8"].macs == 112_896 * 70 * 70
+
+
+def test_segnet_unpooling_mirrors_the_encoder() -> None:
+    layers = rows("segnet_vgg16")
+    for i, size in zip(range(5, 0, -1), (32, 64, 128, 256, 512), strict=True):
+        assert layers[f"upsample{i}"].output[1:] == (size, size)
+        assert layers[f"upsample{i}"].params == layers[f"upsample{i}"].macs == 0
+    assert layers["prob"].output == (21, 512, 512)
