@@ -180,6 +180,7 @@ FRAMEWORK_TOTALS = [
     ("segnet_vgg16", None, 163_074_539_520, 29_455_125, 29_439_253),
     ("deeplab_v2_vgg16", None, 80_120_358_592, 37_877_652, 37_877_652),
     ("deeplab_v2_resnet101", None, 75_135_808_704, 44_048_532, 43_943_188),
+    ("pspnet_resnet101", "cityscapes", 516_405_924_032, 65_707_475, 65_596_627),
 ]
 
 
@@ -673,3 +674,14 @@ def test_segnet_unpooling_mirrors_the_encoder() -> None:
         assert layers[f"upsample{i}"].output[1:] == (size, size)
         assert layers[f"upsample{i}"].params == layers[f"upsample{i}"].macs == 0
     assert layers["prob"].output == (21, 512, 512)
+
+
+def test_pspnet_pyramid_pooling() -> None:
+    """Bins 1, 2, 3, 6 on the 90x90 conv5_x map (PyTorch's adaptive windows), each reduced to
+    512 and upsampled back: 2048 + 4 x 512 channels."""
+    layers = rows("pspnet_resnet101")
+    assert [layers[f"ppm.{i}.bin{b}.pool"].output for i, b in enumerate((1, 2, 3, 6), 2)] == [
+        (2048, 1, 1), (2048, 2, 2), (2048, 3, 3), (2048, 6, 6)]
+    assert block_output("pspnet_resnet101", "ppm") == (4096, 90, 90)
+    assert layers["ppm.5.bin6.conv"].params == 2048 * 512
+    assert layers["interp"].output == (19, 720, 720)
