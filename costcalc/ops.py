@@ -627,10 +627,14 @@ BILINEAR_OPS = 7  # per output element: four weighted neighbours (4 multiplies, 
 @op("upsample")
 @dataclass(frozen=True, slots=True)
 class Upsample(OpBase):
-    """Resize by an integer `factor` or to a `size` (int or [h, w]): nearest copies, bilinear
-    interpolates (BILINEAR_OPS per output element, weights precomputed per row and column)."""
+    """Resize by an integer `factor`, to a `size` (int or [h, w]), or, with `inputs: [x,
+    reference]`, to the reference layer's height and width (PSPNet's pyramid levels): nearest
+    copies, bilinear interpolates (BILINEAR_OPS per output element, weights precomputed per
+    row and column)."""
 
     zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
+
+    arity: ClassVar[tuple[int, int | None]] = (1, 2)
 
     mode: Literal["nearest", "bilinear"] = "nearest"
     factor: int | None = None
@@ -638,9 +642,12 @@ class Upsample(OpBase):
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         x = xs[0]
-        if (self.factor is None) == (self.size is None):
-            raise ShapeError("upsample needs exactly one of 'factor' and 'size'",
-                             "give `factor: 2` or `size: [h, w]`")
+        given = (self.factor is not None) + (self.size is not None) + (len(xs) == 2)
+        if given != 1:
+            raise ShapeError("upsample needs exactly one of 'factor', 'size' and a reference "
+                             "input", "give `factor: 2`, `size: [h, w]` or `inputs: [x, ref]`")
+        if len(xs) == 2:
+            return Shape(x.c, xs[1].h, xs[1].w)
         if self.size is not None:
             h, w = as_pair(self.size)
             return Shape(x.c, h, w)

@@ -251,6 +251,11 @@ def test_upsample_nearest_is_free_and_bilinear_is_seven_ops_per_output() -> None
     assert nearest.other_ops((x,), Shape(21, 16, 16)) == 0
     assert bilinear.other_ops((x,), Shape(21, 16, 16)) == 7 * 21 * 256 == 37_632
     assert OPS["upsample"](mode="bilinear", size=[10, 12]).infer((x,)) == Shape(21, 10, 12)
+    # to a reference layer's size (PSPNet's pyramid levels back to the 90x90 map)
+    assert OPS["upsample"](mode="bilinear").infer((Shape(512, 6, 6), Shape(2048, 90, 90))) \
+        == Shape(512, 90, 90)
+    with pytest.raises(ShapeError, match="exactly one of"):
+        OPS["upsample"](factor=2).infer((x, x))
 
 
 def test_unpool_restores_its_pools_input_size() -> None:
