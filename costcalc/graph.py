@@ -49,7 +49,7 @@ class Graph:
 
     def __post_init__(self) -> None:
         # Invariants, checked once at construction (like torch.fx's lint()).
-        seen: set[str] = set()
+        seen: dict[str, OpBase] = {}
         problems = []
         for layer in self.layers:
             if layer.name in seen:
@@ -67,7 +67,11 @@ class Graph:
                 problems.append(Problem(self.file, layer.line,
                                         f"{layer.kind} '{layer.name}' takes {want} input(s), "
                                         f"got {n}"))
-            seen.add(layer.name)
+            elif all(src in seen for src in layer.inputs):
+                problem = layer.op.check_sources(tuple(seen[src] for src in layer.inputs))
+                if problem:
+                    problems.append(Problem(self.file, layer.line, f"'{layer.name}': {problem}"))
+            seen[layer.name] = layer.op
         if problems:
             raise SpecError(problems)
 

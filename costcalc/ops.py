@@ -175,6 +175,10 @@ class OpBase:
     def bucket(self, xs: tuple[Shape, ...]) -> str:
         return self.bucket_name
 
+    def check_sources(self, sources: tuple[OpBase, ...]) -> str | None:
+        """A problem with the kinds of the layers this one reads (unpool needs a max pool)."""
+        return None
+
     def _declared_zero(self, count: str, zero: Any) -> Any:
         if count not in self.zero:
             raise NotImplementedError(f"op '{self.kind}' has no rule for {count}: define "
@@ -555,3 +559,312 @@ class PadChannels(OpBase):
             raise ShapeError(f"pad_channels out={self.out} is fewer than the {_fmt(x.c)} input "
                              "channels", "out must be at least the input channels")
         return Shape(self.out, x.h, x.w)
+
+
+# ---------------------------------------------------------------------------------------------
+# Segmentation and recurrent networks (issue 11)
+
+
+@op("deconv")
+@dataclass(frozen=True, slots=True)
+class Deconv(OpBase):
+    """Transposed convolution (FCN's upsampling, ENet's decoder), as PyTorch's ConvTranspose2d.
+
+    Each input pixel scatters a K x K x C_out/g patch, so the MACs are counted on the input
+    grid: H_in · W_in · K_h · K_w · (C_in / groups) · C_out. Counting on the output grid, as a
+    conv's rule would, overstates them by about stride².
+    """
+
+    folds_bn: ClassVar[bool] = True
+
+    out: int | None = None
+    kernel: int | tuple[int, int] = 2
+    stride: int | tuple[int, int] = 1
+    pad: int | tuple[int, int] = 0
+    output_pad: int | tuple[int, int] = 0
+    dilation: int = 1
+    groups: int = 1
+    bias: bool = False
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        out = x.c if self.out is None else self.out
+        for dim in (x.c, out):
+            if any_true(dim % self.groups != 0):
+                raise ShapeError(f"{_fmt(dim)} channels are not divisible by groups="
+                                 f"{self.groups}", "make the channels a multiple of groups")
+        sizes = []
+        for size, k, s, p, op_ in zip((x.h, x.w), as_pair(self.kernel), as_pair(self.stride),
+                                      as_pair(self.pad), as_pair(self.output_pad), strict=True):
+            if op_ >= s:
+                raise ShapeError(f"output_pad {op_} is not smaller than stride {s}",
+                                 "output_pad selects one of the stride's output positions: "
+                                 "use 0 .. stride - 1")
+            sizes.append((size - 1) * s - 2 * p + self.dilation * (k - 1) + op_ + 1)
+        if any_true(sizes[0] <= 0) or any_true(sizes[1] <= 0):
+            raise ShapeError(f"output size {_fmt(sizes[0])}x{_fmt(sizes[1])} is not positive",
+                             "use less padding")
+        return Shape(out, sizes[0], sizes[1])
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        kh, kw = as_pair(self.kernel)
+        weights = xs[0].c * (y.c // self.groups) * kh * kw
+        return ParamCounts(weights=weights, biases=y.c if self.bias else 0)
+
+    def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return self.params(xs, y).weights * xs[0].h * xs[0].w  # on the input grid
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return y.numel if self.bias else 0
+
+    def bucket(self, xs: tuple[Shape, ...]) -> str:
+        return "conv 1x1" if as_pair(self.kernel) == (1, 1) else "conv kxk"
+
+
+BILINEAR_OPS = 7  # per output element: four weighted neighbours (4 multiplies, 3 adds)
+
+
+@op("upsample")
+@dataclass(frozen=True, slots=True)
+class Upsample(OpBase):
+    """Resize by an integer `factor`, to a `size` (int or [h, w]), or, with `inputs: [x,
+    reference]`, to the reference layer's height and width (PSPNet's pyramid levels): nearest
+    copies, bilinear interpolates (BILINEAR_OPS per output element, weights precomputed per
+    row and column)."""
+
+    zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
+
+    arity: ClassVar[tuple[int, int | None]] = (1, 2)
+
+    mode: Literal["nearest", "bilinear"] = "nearest"
+    factor: int | None = None
+    size: int | tuple[int, int] | None = None
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        given = (self.factor is not None) + (self.size is not None) + (len(xs) == 2)
+        if given != 1:
+            raise ShapeError("upsample needs exactly one of 'factor', 'size' and a reference "
+                             "input", "give `factor: 2`, `size: [h, w]` or `inputs: [x, ref]`")
+        if len(xs) == 2:
+            return Shape(x.c, xs[1].h, xs[1].w)
+        if self.size is not None:
+            h, w = as_pair(self.size)
+            return Shape(x.c, h, w)
+        return Shape(x.c, x.h * self.factor, x.w * self.factor)
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return BILINEAR_OPS * y.numel if self.mode == "bilinear" else 0  # nearest: copies
+
+
+@op("unpool")
+@dataclass(frozen=True, slots=True)
+class Unpool(OpBase):
+    """Max-unpooling (SegNet): `inputs: [x, pool]` puts x's values where the max pool `pool`
+    found its maxima and zeros elsewhere. x must have the pool's output shape; the output is
+    (in - 1) · stride + kernel per axis (PyTorch's MaxUnpool2d), with the pool's kernel and
+    stride."""
+
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
+
+    arity: ClassVar[tuple[int, int | None]] = (2, 2)
+
+    kernel: int = 2
+    stride: int = 2
+
+    def check_sources(self, sources: tuple[OpBase, ...]) -> str | None:
+        pool = sources[1]
+        if not (isinstance(pool, Pool) and pool.op == "max" and not pool.global_):
+            if isinstance(pool, Pool):
+                what = "a global max pool" if pool.op == "max" else "an avg pool"
+            else:
+                what = f"a {pool.kind}"
+            return f"unpool takes its indices from its second input, {what}, not a max pool"
+        known = all(isinstance(v, int | tuple) for v in (pool.kernel, pool.stride))
+        if known and (as_pair(pool.kernel) != (self.kernel, self.kernel)
+                      or as_pair(pool.stride) != (self.stride, self.stride)):
+            return (f"unpool kernel {self.kernel} / stride {self.stride} differ from its pool's "
+                    f"{pool.kernel} / {pool.stride}")
+        return None
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x, pooled = xs
+        if not (all_equal(x.c, pooled.c) and all_equal(x.h, pooled.h)
+                and all_equal(x.w, pooled.w)):
+            raise ShapeError(f"unpool of {x} with the indices of a {pooled} pool output",
+                             "the unpooled tensor must have its pool's output shape")
+        return Shape(x.c, (x.h - 1) * self.stride + self.kernel,
+                     (x.w - 1) * self.stride + self.kernel)
+
+
+def adaptive_windows(size: Dim, out: int) -> Dim:
+    """Sum of the window lengths of adaptive pooling along one axis (PyTorch's rule:
+    window i spans floor(i·in/out) .. ceil((i+1)·in/out))."""
+    return sum(ceil_div((i + 1) * size, out) - (i * size) // out for i in range(out))
+
+
+@op("adaptive_pool")
+@dataclass(frozen=True, slots=True)
+class AdaptivePool(OpBase):
+    """Pooling to a fixed output `size` (PSPNet's pyramid bins), windows as PyTorch's
+    AdaptiveAvgPool2d: start = floor(i·in/out), end = ceil((i+1)·in/out)."""
+
+    zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
+
+    size: int | tuple[int, int]
+    op: Literal["avg", "max"] = "avg"
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        h, w = as_pair(self.size)
+        if any_true(x.h < h) or any_true(x.w < w):
+            raise ShapeError(f"adaptive pool to {h}x{w} is larger than its input "
+                             f"{_fmt(x.h)}x{_fmt(x.w)}", "pool to a size at most the input's")
+        return Shape(x.c, h, w)
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        # Sum over outputs of the window area = (sum of row lengths) x (sum of column lengths);
+        # avg: area adds-and-multiply per output (as pool), max: area - 1 comparisons.
+        area = adaptive_windows(xs[0].h, y.h) * adaptive_windows(xs[0].w, y.w) * y.c
+        return area if self.op == "avg" else area - y.numel
+
+
+@op("crop")
+@dataclass(frozen=True, slots=True)
+class Crop(OpBase):
+    """Caffe's crop (FCN): `inputs: [x, reference]` cuts x to the reference's height and
+    width, at `offset` (int or [top, left]) or centred."""
+
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
+
+    arity: ClassVar[tuple[int, int | None]] = (2, 2)
+
+    offset: int | tuple[int, int] | Literal["center"] = "center"
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x, ref = xs
+        if any_true(ref.h > x.h) or any_true(ref.w > x.w):
+            raise ShapeError(f"crop of {x} to {ref.h}x{ref.w} is larger than its input",
+                             "the reference (second input) must be at most the input's size")
+        if self.offset != "center":
+            top, left = as_pair(self.offset)
+            if any_true(top + ref.h > x.h) or any_true(left + ref.w > x.w):
+                raise ShapeError(f"crop at offset {top},{left} to {ref.h}x{ref.w} runs past "
+                                 f"the {_fmt(x.h)}x{_fmt(x.w)} input", "use a smaller offset")
+        return Shape(x.c, ref.h, ref.w)
+
+
+@op("prelu")
+@dataclass(frozen=True, slots=True)
+class PReLU(OpBase):
+    """Parametric ReLU (ENet): one learned slope per channel, or one in total (`shared`).
+    The slopes are counted as weights."""
+
+    zero: ClassVar[frozenset[str]] = frozenset({"macs"})
+
+    inplace: ClassVar[bool] = True
+
+    shared: bool = False
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        return ParamCounts(weights=1 if self.shared else y.c)
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return 2 * y.numel  # compare, multiply (as leaky relu)
+
+
+@op("embedding")
+@dataclass(frozen=True, slots=True)
+class Embedding(OpBase):
+    """A lookup table of `vocab` x `dim` weights: token ids 1 x steps x W -> dim x steps x W
+    (W independent sequences, usually 1). A lookup is neither a MAC nor arithmetic."""
+
+    zero: ClassVar[frozenset[str]] = frozenset({"macs", "other_ops"})
+
+    vocab: int
+    dim: int
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        if any_true(x.c != 1):
+            raise ShapeError(f"embedding input {x} is not one token id per step",
+                             "the input is 1 x steps x 1 (`channels: 1`)")
+        return Shape(self.dim, x.h, x.w)
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        return ParamCounts(weights=self.vocab * self.dim)
+
+
+class Recurrent(OpBase):
+    """Shared by lstm and gru: `num_layers` stacked layers over a features x steps x W input
+    (W independent sequences of H steps, usually 1), each with `gates` gate sets; output
+    (directions · hidden) x steps x W.
+
+    Per layer and direction, with input width x: weights gates·h·(x + h), biases 2·gates·h
+    (PyTorch keeps b_ih and b_hh; TensorFlow/Keras keep one, gates·h); MACs gates·h·(x + h)
+    per step, times the steps (and W). Layer 2 onward reads directions · h features."""
+
+    gates: ClassVar[int]
+    cell_ops: ClassVar[int]  # non-MAC operations per hidden unit and step, biases aside
+    hidden: int  # the fields every recurrent kind declares
+    num_layers: int
+    bidirectional: bool
+    bias: bool
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        x = xs[0]
+        return Shape(self._dirs() * self.hidden, x.h, x.w)
+
+    def _dirs(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _weights(self, x: Shape) -> Dim:
+        h, width, total = self.hidden, x.c, 0
+        for _ in range(self.num_layers):
+            total = total + self._dirs() * self.gates * h * (width + h)
+            width = self._dirs() * h
+        return total
+
+    def _units(self) -> int:
+        return self.num_layers * self._dirs() * self.hidden
+
+    def params(self, xs: tuple[Shape, ...], y: Shape) -> ParamCounts:
+        biases = 2 * self.gates * self._units() if self.bias else 0
+        return ParamCounts(weights=self._weights(xs[0]), biases=biases)
+
+    def macs(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        return self._weights(xs[0]) * xs[0].h * xs[0].w  # per step, every step
+
+    def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
+        per_unit = self.cell_ops + (2 * self.gates if self.bias else 0)
+        return per_unit * self._units() * xs[0].h * xs[0].w
+
+
+@op("lstm")
+@dataclass(frozen=True, slots=True)
+class LSTM(Recurrent):
+    """LSTM (PyTorch's nn.LSTM): gates i, f, g, o. Per unit and step besides the MACs:
+    three sigmoids (3 each), two tanh (1 each), c = f·c + i·g (3), h = o·tanh(c) (1): 15."""
+
+    gates: ClassVar[int] = 4
+    cell_ops: ClassVar[int] = 15
+
+    hidden: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    bias: bool = True
+
+
+@op("gru")
+@dataclass(frozen=True, slots=True)
+class GRU(Recurrent):
+    """GRU (PyTorch's nn.GRU): gates r, z, n. Per unit and step besides the MACs: two sigmoids
+    (3 each), the reset product and the add into n (2), tanh (1), h = (1 - z)·n + z·h (4): 13."""
+
+    gates: ClassVar[int] = 3
+    cell_ops: ClassVar[int] = 13
+
+    hidden: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    bias: bool = True

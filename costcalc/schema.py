@@ -177,7 +177,8 @@ def _coerce_union(options: tuple[Any, ...], value: Any, evaluate_expr: Evaluate)
 
 # Fields that must be at least 1 wherever they appear (an op's own rules check the rest).
 POSITIVE_FIELDS = {"out", "kernel", "stride", "dilation", "groups", "parts", "size", "kernels",
-                   "channels", "height", "width"}
+                   "channels", "height", "width", "factor", "vocab", "dim", "hidden",
+                   "num_layers"}
 
 
 def check_positive(key: str, value: Any) -> None:
@@ -249,7 +250,7 @@ def check_op(op: ops.OpBase) -> None:
 # Keys every layer entry may carry, and the sugar a conv/fc/mdconv may carry.
 COMMON_KEYS = {"name", "inputs", "n", "when"}
 SUGAR_KEYS = {"norm", "act", "scale"}
-SUGAR_KINDS = {"conv", "fc", "mdconv"}
+SUGAR_KINDS = {"conv", "fc", "mdconv", "deconv"}
 NORMS = ("batchnorm", "none")
 ACTS = typing.get_args(ops.Activation) + ("none",)
 MERGES = ("concat", "add")

@@ -157,6 +157,30 @@ FRAMEWORK_TOTALS = [
     ("mixnet_s", None, 239_173_360, 4_134_606, 4_102_414),
     ("mixnet_m", None, 339_172_672, 5_014_382, 4_972_670),
     ("mixnet_m", "l", 555_251_792, 7_329_252, 7_274_980),
+    # torchvision's MNASNet (B1 variant): num_params exactly, _ops 0.104 / 0.215 / 0.314 / 0.526
+    ("mnasnet_b1", "0.5", 104_455_968, 2_218_512, 2_197_888),
+    ("mnasnet_b1", "0.75", 215_493_104, 3_170_208, 3_140_400),
+    ("mnasnet_b1", "1.0", 314_415_872, 4_383_312, 4_345_392),
+    ("mnasnet_b1", "1.3", 526_362_432, 6_282_256, 6_233_440),
+    ("se_resnet50", None, 3_860_488_192, 28_088_024, 28_034_904),
+    ("preresnet200", None, 15_007_481_856, 64_672_808, 64_497_832),
+    ("preresnet200", "101", 7_801_405_440, 44_548_136, 44_443_816),
+    ("preresnet200", "152", 11_513_626_624, 60_191_784, 60_041_384),
+    ("bn_inception", None, 2_032_600_064, 11_295_240, 11_275_208),
+    ("bn_inception", "se", 2_033_239_424, 11_931_622, 11_911_590),
+    ("dlbench_fcn", "fcn-5", 117_964_800, 117_997_696, 117_997_696),
+    ("dlbench_fcn", "fcn-8", 130_547_712, 130_586_752, 130_586_752),
+    ("dlbench_lstm", "lstm-32", 115_474_432, 6_182_672, 6_182_672),
+    ("dlbench_lstm", "lstm-64", 230_948_864, 6_182_672, 6_182_672),
+    ("fcn8s_vgg16", "voc", 181_529_034_048, 134_489_759, 134_489_759),
+    ("fcn8s_vgg16", "cityscapes", 181_418_830_144, 134_456_985, 134_456_985),
+    ("dilation_vgg16", "frontend-voc", 591_900_180_480, 134_346_581, 134_346_581),
+    ("dilation_vgg16", "frontend-cityscapes", 591_866_626_048, 134_338_387, 134_338_387),
+    ("dilation_vgg16", "context-voc", 619_757_494_272, 141_149_720, 141_149_720),
+    ("segnet_vgg16", None, 163_074_539_520, 29_455_125, 29_439_253),
+    ("deeplab_v2_vgg16", None, 80_120_358_592, 37_877_652, 37_877_652),
+    ("deeplab_v2_resnet101", None, 75_135_808_704, 44_048_532, 43_943_188),
+    ("pspnet_resnet101", "cityscapes", 516_405_924_032, 65_707_475, 65_596_627),
 ]
 
 
@@ -584,3 +608,80 @@ def test_alexnet_paper_shapes() -> None:
     layers = rows("alexnet")
     assert (layers["conv1"].output, layers["conv2"].output, layers["pool5"].output) == (
         (96, 55, 55), (256, 27, 27), (256, 6, 6))
+
+
+def test_se_resnet50_adds_only_the_excitation_fcs() -> None:
+    """Per block two 1x1 convs C -> C/16 -> C with biases: 2 C²/16 weights, C/16 + C biases."""
+    se, plain = totals("se_resnet50"), totals("resnet", variant="50")
+    blocks = [(256, 3), (512, 4), (1024, 6), (2048, 3)]
+    weights = sum(n * 2 * c * c // 16 for c, n in blocks)
+    biases = sum(n * (c // 16 + c) for c, n in blocks)
+    assert (weights, biases) == (2_514_944, 16_048)
+    assert se.macs - plain.macs == weights  # on 1x1 maps: one MAC per weight
+    assert se.params - plain.params == weights + biases
+
+
+def test_preresnet200_unit_layout() -> None:
+    """preresnet.lua: the first stage's units have no leading BN-ReLU, all others do; a BN on
+    each projection shortcut; one final BN before pooling."""
+    names = list(rows("preresnet200"))
+    assert sum(1 for n in names if n.endswith(".bn0")) == 24 + 36 + 3
+    assert not any(n.startswith("conv2_") and n.endswith(".bn0") for n in names)
+    assert [n for n in names if n.endswith("proj.bn")] == [
+        f"conv{i}_1.shortcut.proj.bn" for i in (2, 3, 4, 5)]
+    assert block_output("preresnet200", "final_bn") == (2048, 7, 7)
+
+
+def test_bn_inception_module_widths() -> None:
+    """Figure 5's output depths; the stride-2 modules pass their pooled input through."""
+    widths = {m: block_output("bn_inception", f"inception_{m}.concat")[0]
+              for m in ("3a", "3b", "3c", "4a", "4b", "4c", "4d", "4e", "5a", "5b")}
+    assert widths == {"3a": 256, "3b": 320, "3c": 576, "4a": 576, "4b": 576, "4c": 608,
+                      "4d": 608, "4e": 1056, "5a": 1024, "5b": 1024}
+    assert block_output("bn_inception", "inception_4e") == (1056, 7, 7)
+    # SE-BN-Inception: one SE block per module, C -> C/16 -> C with biases
+    se = totals("bn_inception", variant="se").macs - totals("bn_inception").macs
+    assert se == sum(2 * c * c // 16 for c in widths.values()) == 639_360
+
+
+def test_dlbench_lstm_counts_per_step() -> None:
+    """Embedding 10,000 x 256, nn.LSTM(256, 256, 2) with two bias vectors per gate set, and a
+    per-step linear layer to the vocabulary; MACs scale with the steps, params do not."""
+    layers = rows("dlbench_lstm")
+    assert layers["embed"].params == 2_560_000 and layers["embed"].macs == 0
+    assert layers["lstm"].params == 2 * (4 * 256 * 512 + 2 * 4 * 256) == 1_052_672
+    assert layers["lstm"].macs == 2 * 4 * 256 * 512 * 32
+    assert layers["pred"].params == 256 * 10_000 + 10_000
+    assert layers["pred"].output == (10_000, 32, 1)
+    assert totals("dlbench_lstm", variant="lstm-64").macs == 2 * totals("dlbench_lstm").macs
+
+
+def test_fcn8s_skip_alignment() -> None:
+    """FCN-8s at 500x500: the deconvolutions give 34, 70 and 568; the crops (offsets 5, 9, 31)
+    align pool4's and pool3's scores and the output to them and to the input."""
+    layers = rows("fcn8s_vgg16")
+    assert [layers[n].output for n in ("upscore2", "score_pool4c", "upscore_pool4",
+                                       "score_pool3c", "upscore8", "score")] == [
+        (21, 34, 34), (21, 34, 34), (21, 70, 70), (21, 70, 70), (21, 568, 568), (21, 500, 500)]
+    # upscore8: 16 x 16 x 21 x 21 weights, MACs on its 70 x 70 input grid
+    assert layers["upscore8"].params == 112_896
+    assert layers["upscore8"].macs == 112_896 * 70 * 70
+
+
+def test_segnet_unpooling_mirrors_the_encoder() -> None:
+    layers = rows("segnet_vgg16")
+    for i, size in zip(range(5, 0, -1), (32, 64, 128, 256, 512), strict=True):
+        assert layers[f"upsample{i}"].output[1:] == (size, size)
+        assert layers[f"upsample{i}"].params == layers[f"upsample{i}"].macs == 0
+    assert layers["prob"].output == (21, 512, 512)
+
+
+def test_pspnet_pyramid_pooling() -> None:
+    """Bins 1, 2, 3, 6 on the 90x90 conv5_x map (PyTorch's adaptive windows), each reduced to
+    512 and upsampled back: 2048 + 4 x 512 channels."""
+    layers = rows("pspnet_resnet101")
+    assert [layers[f"ppm.{i}.bin{b}.pool"].output for i, b in enumerate((1, 2, 3, 6), 2)] == [
+        (2048, 1, 1), (2048, 2, 2), (2048, 3, 3), (2048, 6, 6)]
+    assert block_output("pspnet_resnet101", "ppm") == (4096, 90, 90)
+    assert layers["ppm.5.bin6.conv"].params == 2048 * 512
+    assert layers["interp"].output == (19, 720, 720)

@@ -168,14 +168,21 @@ EXAMPLES = {
     "fc": lambda: FC(out=3),
     "mdconv": lambda: MDConv(kernels=(3, 5)),
     "pad_channels": lambda: OPS["pad_channels"](out=6),
+    "adaptive_pool": lambda: OPS["adaptive_pool"](size=3),
+    "upsample": lambda: OPS["upsample"](mode="bilinear", factor=2),
+    "embedding": lambda: OPS["embedding"](vocab=100, dim=16),
+    "lstm": lambda: OPS["lstm"](hidden=8),
+    "gru": lambda: OPS["gru"](hidden=8),
 }
+# An embedding reads token ids: one channel (1 x steps x W).
+EXAMPLE_INPUTS = {"embedding": Shape(1, 8, 8)}
 
 
 @pytest.mark.parametrize("kind", sorted(OPS))
 def test_every_registered_op_returns_non_negative_ints(kind: str) -> None:
     cls = OPS[kind]
     op = EXAMPLES[kind]() if kind in EXAMPLES else cls()
-    xs = tuple(Shape(4, 8, 8) for _ in range(op.arity[0]))
+    xs = tuple(EXAMPLE_INPUTS.get(kind, Shape(4, 8, 8)) for _ in range(op.arity[0]))
     y = op.infer(xs)
     assert all(isinstance(d, int) and d > 0 for d in (y.c, y.h, y.w))
     counts = op.params(xs, y)
@@ -206,3 +213,135 @@ def test_an_op_without_a_rule_is_an_error() -> None:
     assert Forgetful().params((x,), x) == NO_PARAMS
     with pytest.raises(NotImplementedError, match="no rule for macs"):
         Forgetful().macs((x,), x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Segmentation and recurrent kinds (issue 11): closed forms against hand counts
+
+
+def test_deconv_counts_macs_on_the_input_grid() -> None:
+    # FCN's 2x upscore: 4x4 kernel, stride 2, pad 1, 21 -> 21 channels on an 8x8 map.
+    deconv, x = OPS["deconv"](out=21, kernel=4, stride=2, pad=1), Shape(21, 8, 8)
+    y = deconv.infer((x,))
+    assert y == Shape(21, 16, 16)  # (8 - 1) * 2 - 2 * 1 + (4 - 1) + 1
+    assert deconv.params((x,), y).weights == 21 * 21 * 4 * 4 == 7_056
+    # each of the 64 input pixels scatters 21 x 4 x 4 products per input channel: 451,584;
+    # the conv rule on the 16x16 output grid would say 4 x as many (1,806,336).
+    assert deconv.macs((x,), y) == 451_584
+    assert deconv.bucket((x,)) == "conv kxk"
+
+
+def test_deconv_output_pad_groups_and_bias() -> None:
+    deconv, x = OPS["deconv"](out=8, kernel=3, stride=2, pad=1, output_pad=1, groups=2,
+                              bias=True), Shape(4, 7, 7)
+    y = deconv.infer((x,))
+    assert y == Shape(8, 14, 14)  # (7 - 1) * 2 - 2 + 2 + 1 + 1
+    counts = deconv.params((x,), y)
+    assert (counts.weights, counts.biases) == (4 * 4 * 9, 8)  # C_in x C_out/g x k²
+    assert deconv.macs((x,), y) == 144 * 49
+    assert deconv.other_ops((x,), y) == 8 * 14 * 14
+    with pytest.raises(ShapeError, match="output_pad 2 is not smaller than stride 2"):
+        OPS["deconv"](out=8, kernel=3, stride=2, output_pad=2).infer((x,))
+
+
+def test_upsample_nearest_is_free_and_bilinear_is_seven_ops_per_output() -> None:
+    x = Shape(21, 8, 8)
+    nearest, bilinear = OPS["upsample"](factor=2), OPS["upsample"](mode="bilinear", factor=2)
+    assert nearest.infer((x,)) == bilinear.infer((x,)) == Shape(21, 16, 16)
+    assert nearest.other_ops((x,), Shape(21, 16, 16)) == 0
+    assert bilinear.other_ops((x,), Shape(21, 16, 16)) == 7 * 21 * 256 == 37_632
+    assert OPS["upsample"](mode="bilinear", size=[10, 12]).infer((x,)) == Shape(21, 10, 12)
+    # to a reference layer's size (PSPNet's pyramid levels back to the 90x90 map)
+    assert OPS["upsample"](mode="bilinear").infer((Shape(512, 6, 6), Shape(2048, 90, 90))) \
+        == Shape(512, 90, 90)
+    with pytest.raises(ShapeError, match="exactly one of"):
+        OPS["upsample"](factor=2).infer((x, x))
+
+
+def test_unpool_restores_its_pools_input_size() -> None:
+    unpool, x = OPS["unpool"](), Shape(64, 7, 7)
+    assert unpool.infer((x, x)) == Shape(64, 14, 14)
+    assert unpool.check_sources((Conv(out=64), Pool(op="max", kernel=2, stride=2))) is None
+    assert "a conv, not a max pool" in unpool.check_sources((Conv(out=64), Conv(out=64)))
+    assert "an avg pool, not a max pool" in unpool.check_sources((Conv(), Pool(op="avg",
+                                                                                kernel=2,
+                                                                                stride=2)))
+    assert "differ from its pool's 3 / 2" in unpool.check_sources((Conv(), Pool(kernel=3,
+                                                                                stride=2)))
+    with pytest.raises(ShapeError, match="must have its pool's output shape"):
+        unpool.infer((x, Shape(64, 8, 8)))
+
+
+def test_adaptive_pool_uses_pytorchs_windows() -> None:
+    # 5 -> 3: windows [0, 2), [1, 4), [3, 5): lengths 2 + 3 + 2 = 7 per axis, 49 per channel.
+    pool, x = OPS["adaptive_pool"](size=3), Shape(2, 5, 5)
+    y = pool.infer((x,))
+    assert y == Shape(2, 3, 3)
+    assert pool.other_ops((x,), y) == 7 * 7 * 2 == 98
+    assert OPS["adaptive_pool"](size=3, op="max").other_ops((x,), y) == 98 - 18
+    # PSPNet's bins on a 60x60 map: equal windows, every input read once per bin.
+    psp = Shape(2048, 60, 60)
+    for bins in (1, 2, 3, 6):
+        op = OPS["adaptive_pool"](size=bins)
+        assert op.other_ops((psp,), op.infer((psp,))) == 2048 * 3600
+    with pytest.raises(ShapeError, match="larger than its input"):
+        OPS["adaptive_pool"](size=6).infer((Shape(2, 4, 4),))
+
+
+def test_crop_centre_and_offset() -> None:
+    x, ref = Shape(21, 70, 70), Shape(3, 64, 64)
+    assert OPS["crop"]().infer((x, ref)) == Shape(21, 64, 64)
+    assert OPS["crop"](offset=6).infer((x, ref)) == Shape(21, 64, 64)
+    with pytest.raises(ShapeError, match="runs past"):
+        OPS["crop"](offset=[19, 0]).infer((x, ref))
+    with pytest.raises(ShapeError, match="larger than its input"):
+        OPS["crop"]().infer((ref, x))
+
+
+def test_prelu_per_channel_or_shared() -> None:
+    x = Shape(16, 32, 32)
+    assert OPS["prelu"]().params((x,), x).weights == 16
+    assert OPS["prelu"](shared=True).params((x,), x).weights == 1
+    assert OPS["prelu"]().other_ops((x,), x) == 2 * 16 * 1024
+
+
+def test_embedding_is_a_table_without_arithmetic() -> None:
+    emb, ids = OPS["embedding"](vocab=10_000, dim=256), Shape(1, 32, 1)
+    y = emb.infer((ids,))
+    assert y == Shape(256, 32, 1)
+    assert emb.params((ids,), y).weights == 2_560_000
+    with pytest.raises(ShapeError, match="one token id per step"):
+        emb.infer((Shape(3, 32, 1),))
+
+
+def test_lstm_counts_as_pytorch() -> None:
+    # nn.LSTM(256, 256, num_layers=2): per layer 4 x 256 x (256 + 256) weights and two bias
+    # vectors b_ih, b_hh of 4 x 256: 526,336 per layer, 1,052,672 in all.
+    lstm, x = OPS["lstm"](hidden=256, num_layers=2), Shape(256, 32, 1)
+    y = lstm.infer((x,))
+    assert y == Shape(256, 32, 1)
+    counts = lstm.params((x,), y)
+    assert (counts.weights, counts.biases) == (1_048_576, 4_096)
+    assert lstm.macs((x,), y) == 1_048_576 * 32  # weights x steps
+    assert lstm.other_ops((x,), y) == (15 + 8) * 2 * 256 * 32
+    # W counts independent sequences: two of them cost twice the MACs, the same params.
+    two = Shape(256, 32, 2)
+    assert lstm.infer((two,)) == Shape(256, 32, 2)
+    assert lstm.macs((two,), lstm.infer((two,))) == 2 * 1_048_576 * 32
+    # nn.LSTM(10, 20, num_layers=2, bidirectional=True): layer 2 reads 40 features.
+    bi, x = OPS["lstm"](hidden=20, num_layers=2, bidirectional=True), Shape(10, 5, 1)
+    y = bi.infer((x,))
+    assert y == Shape(40, 5, 1)
+    counts = bi.params((x,), y)
+    assert counts.weights + counts.biases == 2 * (80 * 30 + 160) + 2 * (80 * 60 + 160) == 15_040
+
+
+def test_gru_counts_as_pytorch() -> None:
+    # nn.GRU(10, 20): 3 x 20 x (10 + 20) weights + 2 x 3 x 20 biases = 1,920.
+    gru, x = OPS["gru"](hidden=20), Shape(10, 5, 1)
+    y = gru.infer((x,))
+    counts = gru.params((x,), y)
+    assert (counts.weights, counts.biases) == (1_800, 120)
+    assert gru.macs((x,), y) == 1_800 * 5
+    assert gru.other_ops((x,), y) == (13 + 6) * 20 * 5
+    assert OPS["gru"](hidden=20, bias=False).params((x,), y).biases == 0
