@@ -71,11 +71,34 @@ def test_a_width_and_resolution_export(tmp_path: Path) -> None:
     check_spec("mobilenet_v2", tmp_path, width=0.35, resolution=160)
 
 
+def unexported_kinds(name: str) -> list[str]:
+    """The layer kinds of a bundled spec that have no ONNX exporter yet."""
+    from costcalc.onnx_export import EXPORTERS
+    from costcalc.ops import Input
+
+    (shaped,) = shape_graph(costcalc.build_graph(costcalc.load_spec(name)))
+    return sorted({layer.kind for layer in shaped.graph.layers
+                   if type(layer.op) not in EXPORTERS and not isinstance(layer.op, Input)})
+
+
 @pytest.mark.onnx_zoo
 @pytest.mark.parametrize("name", ZOO)
 def test_every_bundled_spec_runs_with_costcalcs_shapes(name: str, tmp_path: Path) -> None:
-    """The whole zoo (about a minute): `pytest tests/test_onnx.py --onnx-zoo`, run by CI."""
+    """The whole zoo (about a minute): `pytest tests/test_onnx.py --onnx-zoo`, run by CI. A spec
+    using a kind with no exporter yet is skipped by name, never silently."""
+    if missing := unexported_kinds(name):
+        pytest.skip(f"no ONNX exporter yet for {', '.join(missing)}")
     check_spec(name, tmp_path)
+
+
+def test_the_kinds_without_an_exporter_are_the_known_ones() -> None:
+    """Which bundled specs the zoo check skips, pinned: a new kind without an exporter fails
+    here instead of quietly shrinking the check."""
+    missing = {name: unexported_kinds(name) for name in ZOO}
+    assert {name: kinds for name, kinds in missing.items() if kinds} == {
+        "dilation_vgg16": ["upsample"], "dlbench_lstm": ["embedding", "lstm"],
+        "fcn8s_vgg16": ["crop", "deconv"], "pspnet_resnet101": ["adaptive_pool", "upsample"],
+        "segnet_vgg16": ["unpool"]}
 
 
 def test_seeded_weights_are_reproducible_and_counted_the_same() -> None:
