@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import CostcalcError
-from .report import METRICS, Metric, Report
+from .report import BUCKETS, METRICS, Metric, Report
 
 if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
+    from .compare import Comparison
     from .formula import Formula, FormulaResult
     from .sweep import SweepResult
 
@@ -395,3 +396,93 @@ def render_sweep(result: SweepResult, keys: Sequence[str], fmt: Format | str,
     """A sweep's kept configurations and the metrics `keys`: a width x resolution grid for
     one metric over a complete two-axis grid, else one row per configuration."""
     return _renderer(SWEEP_RENDERERS, fmt)(result, keys, columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# `costcalc compare`
+
+
+def _label(column: Any, vary: str) -> str:
+    if column.fitted is None:
+        return column.entry.text
+    return f"{column.entry.text} @ {vary} {column.fitted:g}"
+
+
+def compare_rows(comparison: Comparison, exact: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Rows: each metric, then its ratio to the first column, then MACs by layer type."""
+    columns = comparison.columns
+    names = ["metric", *(_label(c, comparison.vary) for c in columns)]
+    rows: list[list[Any]] = [["network", *(c.report.network if c.report else "-"
+                                          for c in columns)]]
+    if comparison.budget:
+        rows.append(["within budget", *(f"{comparison.vary} {c.fitted:g}" if c.report else
+                                        "nothing fits" for c in columns)])
+    first = columns[0].report
+    for key in comparison.keys:
+        fmt = _metric(key).fmt
+        values = [c.report.totals.values[key] if c.report else None for c in columns]
+        rows.append([key, *("-" if v is None else _cell(v, fmt, exact) for v in values)])
+        if len(columns) > 1 and first is not None:
+            base = first.totals.values[key]
+            rows.append(["  / first", *("-" if v is None or not base else
+                                               f"{v / base:.3f}" for v in values)])
+    for bucket in BUCKETS:
+        shares = [{s.bucket: s for s in c.report.breakdown}.get(bucket) if c.report else None
+                  for c in columns]
+        if any(shares):
+            rows.append([f"MACs in {bucket}", *("-" if s is None else
+                                                _exact(s.macs_pct, "percent") for s in shares)])
+    return names, rows
+
+
+def compare_table(comparison: Comparison, columns: int | None = None) -> str:
+    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
+                      highlight=False, force_terminal=False)
+    if comparison.budget:
+        console.print("budget: " + ", ".join(f"{k} <= {v:g}" for k, v in
+                                             comparison.budget.items())
+                      + f"; the largest {comparison.vary} within it (exact search)",
+                      soft_wrap=True)
+    names, rows = compare_rows(comparison)
+    table = Table()
+    for i, name in enumerate(names):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def compare_markdown(comparison: Comparison, columns: int | None = None) -> str:
+    names, rows = compare_rows(comparison)
+    return _md_table(tuple(names), [tuple(r) for r in rows]) + "\n"
+
+
+def compare_csv(comparison: Comparison, columns: int | None = None) -> str:
+    names, rows = compare_rows(comparison, exact=False)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([names, *rows])
+    return out.getvalue()
+
+
+def compare_json(comparison: Comparison, columns: int | None = None) -> str:
+    return json.dumps({
+        "budget": dict(comparison.budget), "vary": comparison.vary,
+        "metrics": list(comparison.keys),
+        "columns": [{"entry": c.entry.text, "fitted": c.fitted,
+                     "network": c.report.network if c.report else None,
+                     "totals": {k: c.report.totals.values[k] for k in comparison.keys}
+                     if c.report else None} for c in comparison.columns]}, indent=1) + "\n"
+
+
+COMPARE_RENDERERS: dict[Format, Callable[..., str]] = {
+    Format.table: compare_table,
+    Format.markdown: compare_markdown,
+    Format.csv: compare_csv,
+    Format.json: compare_json,
+}
+
+
+def render_compare(comparison: Comparison, fmt: Format | str,
+                   columns: int | None = None) -> str:
+    return _renderer(COMPARE_RENDERERS, fmt)(comparison, columns)

@@ -103,7 +103,7 @@ def test_sweep_totals_are_int64_arrays() -> None:
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2"])
-@settings(max_examples=2, deadline=None)
+@settings(max_examples=1, deadline=None)
 @given(alphas=st.lists(st.integers(35, 150).map(lambda k: k / 100), min_size=1, max_size=3,
                       unique=True), chunk=st.integers(1, 7),
        batches=st.lists(st.integers(1, 4), min_size=1, max_size=2, unique=True))

@@ -99,3 +99,9 @@ def test_yes_lifts_the_limit_and_skip_keeps_the_valid() -> None:
     assert len(out.splitlines()) == 3
     skipped = run("sweep", "vgg16", "--resolution", "8,32", "--on-invalid", "skip")
     assert "1 invalid configurations skipped; first: width 1, 8x8" in skipped
+
+
+def test_workers_give_the_same_output() -> None:
+    args = ["sweep", "mobilenet_v2", "--width", "0.35:1.4:0.35", "--resolution", "96:224:64",
+            "--chunk", "3", "--format", "csv"]
+    assert run(*args, "--workers", "2") == run(*args)
