@@ -11,7 +11,7 @@ assumes the cost is monotone: the largest candidate that fits is the answer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ class Entry:
     resolution: int | tuple[int, int] | None = None
     batch: int = 1
     variant: str | None = None
-    args: Mapping[str, Any] = None  # type: ignore[assignment]
+    args: Mapping[str, Any] = field(default_factory=dict)  # spec arguments
 
 
 def parse_entry(text: str) -> Entry:
@@ -111,7 +111,7 @@ def compare(entries: Sequence[str | Entry], keys: Sequence[str] | None = None,
     columns = []
     for item in entries:
         entry = item if isinstance(item, Entry) else parse_entry(item)
-        settings = dict(batch=entry.batch, dtype=dtype, params=params, args=entry.args or {},
+        settings = dict(batch=entry.batch, dtype=dtype, params=params, args=entry.args,
                         variant=entry.variant)
         if not budget:
             columns.append(Column(entry, analyze(entry.spec, width=entry.width,

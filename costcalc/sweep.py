@@ -216,17 +216,6 @@ class SweepResult:
     def __len__(self) -> int:
         return len(self.alpha)
 
-    def axes(self) -> dict[str, np.ndarray]:
-        """The axes that vary in the grid, in output order: arguments, batch, width,
-        resolution."""
-        out: dict[str, np.ndarray] = dict(self.args)
-        grid = self.grid
-        if grid is None or len(grid.batches) > 1:
-            out["batch"] = self.batch
-        out["width"] = self.alpha
-        out["height"], out["input_width"] = self.height, self.width
-        return out
-
 
 # ---------------------------------------------------------------------------------------------
 # Planning, running, combining

@@ -105,3 +105,10 @@ def test_workers_give_the_same_output() -> None:
     args = ["sweep", "mobilenet_v2", "--width", "0.35:1.4:0.35", "--resolution", "96:224:64",
             "--chunk", "3", "--format", "csv"]
     assert run(*args, "--workers", "2") == run(*args)
+
+
+def test_progress_goes_to_stderr_only() -> None:
+    args = ["sweep", "mobilenet_v1", "--width", "0.5,1", "--chunk", "1", "--format", "csv"]
+    quiet, shown = invoke(*args), invoke(*args, "--progress")
+    assert quiet.exit_code == shown.exit_code == 0
+    assert shown.stdout == quiet.stdout and quiet.stderr == ""
