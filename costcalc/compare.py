@@ -4,8 +4,10 @@ An entry is a spec with its own settings, `mobilenet_v2:width=0.75,resolution=16
 `resolution` (224 or HxW), `batch` and `variant` are settings, any other key is a spec argument.
 A budget (`macs=300e6`) replaces each entry's width (or resolution) by the largest value within
 it, found by evaluating every candidate exactly through the vectorized sweep: widths
-0.01, 0.02, ... 4.00 (two decimals) or resolutions 8, 9, ... 1024 (every pixel). Nothing
-assumes the cost is monotone: the largest candidate that fits is the answer.
+0.01, 0.02, ... 4.00 (two decimals) or resolutions 8, 9, ... 1024 (every pixel); where the
+network is invalid at the largest candidate (the sweep's int64 bound is counted there), the
+upper half of the candidates is dropped until it is valid. Invalid candidates are skipped.
+Nothing assumes the cost is monotone: the largest candidate that fits is the answer.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from .errors import CostcalcError, did_you_mean
 from .report import METRICS, Report, analyze
 from .spec import load_spec
-from .sweep import DEFAULT_KEYS, parse_values, sweep
+from .sweep import DEFAULT_KEYS, LargestInvalid, parse_values, sweep
 
 SETTINGS = ("width", "resolution", "batch", "variant")
 WIDTHS = tuple(k / 100 for k in range(1, 401))
@@ -137,9 +139,18 @@ def _fit(entry: Entry, budget: Mapping[str, float], vary: str,
     else:
         grid = {"alphas": None if entry.width is None else [entry.width],
                 "resolutions": RESOLUTIONS}
-    result = sweep(spec, grid["alphas"], grid["resolutions"], batch=settings["batch"],
-                   dtype=settings["dtype"], params=settings["params"], args=settings["args"],
-                   variant=settings["variant"], keys=list(budget), on_invalid="skip")
+    candidates = "alphas" if vary == "width" else "resolutions"
+    while True:
+        try:
+            result = sweep(spec, grid["alphas"], grid["resolutions"], batch=settings["batch"],
+                           dtype=settings["dtype"], params=settings["params"],
+                           args=settings["args"], variant=settings["variant"],
+                           keys=list(budget), on_invalid="skip")
+            break
+        except LargestInvalid:  # the int64 bound needs a valid largest candidate: fewer
+            if len(grid[candidates]) < 2:
+                raise
+            grid[candidates] = grid[candidates][:len(grid[candidates]) // 2]
     fits = np.ones(len(result), dtype=bool)
     for key, limit in budget.items():
         fits &= result.totals[key] <= limit

@@ -113,6 +113,11 @@ def parse_sizes(text: str) -> tuple[tuple[int, int], ...]:
 # The grid and its chunks
 
 
+class LargestInvalid(CostcalcError):
+    """The largest configuration, which bounds a sweep's counts for the int64 check, is
+    invalid."""
+
+
 @dataclass(frozen=True, slots=True)
 class Grid:
     """The axes of a sweep. `args` are (name, values) pairs of spec arguments."""
@@ -412,7 +417,7 @@ def _check_int64(spec: Spec, grid: Grid, combo: Mapping[str, Any], dtype: str, p
         largest = analyze(spec, width=alpha, resolution=size, batch=batch, dtype=dtype,
                           params=params, args=combo, variant=variant)
     except SpecError as exc:
-        raise CostcalcError(f"the largest configuration (width {alpha:g}, {size[0]}x{size[1]}"
+        raise LargestInvalid(f"the largest configuration (width {alpha:g}, {size[0]}x{size[1]}"
                             f"{_args_text(combo)}) is invalid, so the int64 bound cannot be "
                             f"checked:\n{exc}", "sweep a range whose largest width and "
                             "resolution are valid") from None

@@ -57,3 +57,14 @@ def test_nothing_within_the_budget_and_bad_budgets() -> None:
     for bad, message in (("mac=1", "did you mean 'macs'"), ("macs=lots", "METRIC=NUMBER")):
         result = run("compare", "vgg16", "--budget", bad)
         assert result.exit_code == 1 and message in result.stderr
+
+
+def test_budget_search_narrows_when_the_largest_candidate_is_invalid() -> None:
+    """ResNet-50's spec is invalid at width 4 (the first block's shortcut becomes an identity
+    between 256 and 1024 channels): the search drops the upper candidates and still finds the
+    largest valid width within the budget."""
+    with pytest.raises(CostcalcError):
+        analyze("resnet", width=4.0)
+    (column,) = compare(["resnet"], budget={"macs": 3e9}).columns
+    assert column.fitted == 0.68 and column.report.totals.macs <= 3e9
+    assert analyze("resnet", width=0.69).totals.macs > 3e9
