@@ -384,3 +384,136 @@ def formula(name: str | None, args: tuple[str, ...], show_list: bool,
         raise
     result = evaluate_formula(name, values)
     click.echo(render_formula(result, fmt), nl=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# `costcalc sweep`
+
+SWEEP_PROGRESS_CONFIGS = 500_000  # about a second of sweeping: below it, no progress bar
+
+
+def _parse_set_axes(items: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
+    from .sweep import parse_values
+
+    axes: dict[str, tuple[Any, ...]] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip() or not text.strip():
+            raise CostcalcError(f"--set '{item}': use NAME=VALUES", "e.g. --set groups=1,2,3 "
+                                "or --set t=4:8:1")
+        axes[name.strip()] = parse_values(text, f"--set {name.strip()}")
+    return axes
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return () if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+@main.command("sweep")
+@click.argument("spec")
+@click.option("--width", "widths", help="Width multipliers: 1,0.75,0.5 or an inclusive range "
+              "0.25:2.0:0.05 (default: the spec's).")
+@click.option("--resolution", "resolutions", help="Input sizes: 224,192,160, a range "
+              "96:320:8, or HxW items such as 224x160 (default: the spec's).")
+@click.option("--batch", "batches", default="1", show_default=True,
+              help="Batch sizes: a list or a range.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUES",
+              help="A numeric spec argument's values (repeatable), e.g. --set t=4:8:1; each "
+                   "combination is its own expansion.")
+@click.option("--variant", help="A named setting declared in the spec.")
+@click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
+@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
+              default="framework", show_default=True, help="What the params total counts.")
+@click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
+              show_default=True, help="Metrics to show (report JSON keys), comma-separated.")
+@click.option("--where", help="Keep configurations where this test holds, e.g. "
+              "'macs < 300e6 and params < 3e6' (metric and axis names).")
+@click.option("--pareto", help="Keep the configurations no other beats on all these metrics "
+              "(each minimized), e.g. macs,params.")
+@click.option("--sample", type=click.IntRange(min=1), help="Draw N random configurations.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
+@click.option("--chunk", type=click.IntRange(min=1), default=2**18, show_default=True,
+              help="Configurations evaluated at once (bounds memory).")
+@click.option("--max-configs", type=click.IntRange(min=1), default=10**8, show_default=True,
+              help="Refuse larger sweeps unless --yes.")
+@click.option("--yes", is_flag=True, help="Sweep beyond --max-configs.")
+@click.option("--on-invalid", type=click.Choice(["error", "skip"]), default="error",
+              show_default=True, help="Configurations no layer accepts: stop, or skip them.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Local processes to run chunks in.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: on a terminal, for long sweeps).")
+@format_option(Format, Format.table)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to a file instead of standard output.")
+@click.pass_context
+def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions: str | None,
+                  batches: str, sets: tuple[str, ...], variant: str | None, dtype: str,
+                  params: str, metric: str, where: str | None, pareto: str | None,
+                  sample: int | None, seed: int, chunk: int, max_configs: int, yes: bool,
+                  on_invalid: str, workers: int, progress: bool | None, fmt: Format,
+                  output: Path | None) -> None:
+    """Metrics over a grid of widths x resolutions (x batches, x spec arguments)."""
+    import importlib
+    import sys
+
+    from .render import render_sweep
+
+    sw = importlib.import_module("costcalc.sweep")  # the module: costcalc.sweep is the function
+
+    if workers < 1:
+        raise CostcalcError(f"--workers must be at least 1, got {workers}")
+    model = load_spec(spec)
+    grid = sw.Grid(
+        sw.parse_values(widths, "--width") if widths else sw.default_widths(model, variant),
+        sw.parse_sizes(resolutions) if resolutions else sw.default_sizes(model, variant),
+        sw.parse_values(batches, "--batch", integer=True),
+        tuple(_parse_set_axes(sets).items()))
+    keys, front = _names(metric), _names(pareto)
+    job = sw.plan(model, grid, dtype=dtype, params=params, variant=variant,
+                  keys=sw.needed_keys(keys, grid, where, front), chunk=chunk, sample=sample,
+                  seed=seed, max_configs=10**18 if yes else max_configs)
+    show = sys.stderr.isatty() and len(job) >= SWEEP_PROGRESS_CONFIGS if progress is None \
+        else progress
+    if show:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("sweeping", total=len(job))
+            result = sw.run(job, where=where, pareto=front, on_invalid=on_invalid,
+                            workers=workers, progress=lambda n: bar.advance(task, n))
+    else:
+        result = sw.run(job, where=where, pareto=front, on_invalid=on_invalid,
+                        workers=workers)
+    shown = tuple(dict.fromkeys((*keys, *front)))
+    write_output(render_sweep(result, shown, fmt, ctx.obj["columns"]), output)
+
+
+@main.command("compare")
+@click.argument("specs", nargs=-1, required=True)
+@click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
+              show_default=True, help="Metrics to compare, comma-separated.")
+@click.option("--budget", "budget", multiple=True, metavar="METRIC=LIMIT",
+              help="Give each network the largest width (or --vary resolution) whose METRIC "
+                   "is at most LIMIT (repeatable), e.g. --budget macs=300e6.")
+@click.option("--vary", type=click.Choice(["width", "resolution"]), default="width",
+              show_default=True, help="What --budget chooses.")
+@click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
+@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
+              default="framework", show_default=True, help="What the params total counts.")
+@format_option(Format, Format.table)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to a file instead of standard output.")
+@click.pass_context
+def compare_command(ctx: click.Context, specs: tuple[str, ...], metric: str,
+                    budget: tuple[str, ...], vary: str, dtype: str, params: str, fmt: Format,
+                    output: Path | None) -> None:
+    """Networks side by side, ratios against the first. Each SPEC may carry settings:
+    mobilenet_v2:width=0.75,resolution=160 (width, resolution, batch, variant, or a spec
+    argument)."""
+    from .compare import compare, parse_budget
+    from .render import render_compare
+
+    result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params)
+    write_output(render_compare(result, fmt, ctx.obj["columns"]), output)

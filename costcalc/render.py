@@ -13,10 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import CostcalcError
-from .report import Metric, Report
+from .report import BUCKETS, METRICS, Metric, Report
 
 if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
+    from .compare import Comparison
     from .formula import Formula, FormulaResult
+    from .sweep import SweepResult
 
 
 class Format(str, Enum):
@@ -293,3 +295,224 @@ FORMULA_RENDERERS: dict[FormulaFormat, Callable[[FormulaResult], str]] = {
 
 def render_formula(result: FormulaResult, fmt: FormulaFormat | str) -> str:
     return _renderer(FORMULA_RENDERERS, fmt)(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# `costcalc sweep`
+
+
+def _metric(key: str) -> Metric:
+    return next(m for m in METRICS if m.key == key)
+
+
+def _cell(value: Any, fmt: str, exact: bool) -> Any:
+    """A metric value: exact with separators (table, Markdown) or raw (CSV, JSON)."""
+    if fmt == "ratio":
+        return f"{float(value):.3f}" if exact else float(value)
+    return f"{int(value):,}" if exact else int(value)
+
+
+def sweep_columns(result: SweepResult) -> dict[str, list[Any]]:
+    """The axis columns of a sweep's long table: the arguments and the batch when they vary,
+    then width and resolution (224, or HxW when not square)."""
+    grid = result.grid
+    out: dict[str, list[Any]] = {}
+    for name, values in () if grid is None else grid.args:
+        if len(values) > 1:
+            out[name] = result.args[name].tolist()
+    if grid is not None and len(grid.batches) > 1:
+        out["batch"] = result.batch.tolist()
+    out["width"] = [float(a) for a in result.alpha]
+    out["resolution"] = [int(h) if h == w else f"{h}x{w}"
+                         for h, w in zip(result.height.tolist(), result.width.tolist(),
+                                         strict=True)]
+    return out
+
+
+def _sweep_rows(result: SweepResult, keys: Sequence[str], exact: bool) -> tuple[list[str],
+                                                                               list[list[Any]]]:
+    axes = sweep_columns(result)
+    names = [*axes, *keys]
+    columns = [*axes.values(), *([_cell(v, _metric(k).fmt, exact) for v in result.totals[k]]
+                                 for k in keys)]
+    if exact:
+        columns[:len(axes)] = [[f"{v:g}" if isinstance(v, float) else str(v) for v in c]
+                               for c in columns[:len(axes)]]
+    return names, [list(row) for row in zip(*columns, strict=True)]
+
+
+def _sweep_grid(result: SweepResult, key: str) -> tuple[list[str], list[list[str]]] | None:
+    """Rows width, columns resolution, when those are the only axes that vary, the grid is
+    complete and one metric is shown; else None (a long table)."""
+    grid = result.grid
+    if grid is None or len(result) != result.configs or len(grid.batches) > 1 or \
+            any(len(v) > 1 for _, v in grid.args) or len(grid.alphas) < 2 or len(grid.sizes) < 2:
+        return None
+    res = [str(h) if h == w else f"{h}x{w}" for h, w in grid.sizes]
+    values = result.totals[key].reshape(len(grid.alphas), len(grid.sizes))
+    fmt = _metric(key).fmt
+    return (["width", *res],
+            [[f"{a:g}", *(_cell(v, fmt, True) for v in row)]
+             for a, row in zip(grid.alphas, values, strict=True)])
+
+
+def sweep_header(result: SweepResult, keys: Sequence[str]) -> list[str]:
+    lines = [f"{result.network}: {len(result):,} of {result.configs:,} configurations"]
+    if result.invalid:
+        lines.append(f"{result.invalid:,} invalid configurations skipped; first: "
+                     + result.first_invalid.splitlines()[0])
+    lines.append("metrics: " + ", ".join(f"{k} ({_metric(k).unit})" for k in keys)
+                 + f"; {MAC_LINE}")
+    return lines
+
+
+MAC_LINE = "1 MAC = one multiply-accumulate"
+
+
+def sweep_table(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
+    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
+                      highlight=False, force_terminal=False)
+    for line in sweep_header(result, keys):
+        console.print(line, soft_wrap=True)
+    grid = _sweep_grid(result, keys[0]) if len(keys) == 1 else None
+    names, rows = grid if grid is not None else _sweep_rows(result, keys, True)
+    table = Table(title=f"{keys[0]} by width (rows) and resolution (columns)"
+                  if grid is not None else None, title_justify="left")
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def sweep_markdown(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
+    head = sweep_header(result, keys)
+    grid = _sweep_grid(result, keys[0]) if len(keys) == 1 else None
+    names, rows = grid if grid is not None else _sweep_rows(result, keys, True)
+    return "\n\n".join([f"# {head[0]}", "\n".join(f"- {line}" for line in head[1:]),
+                        _md_table(tuple(names), [tuple(r) for r in rows], left=0)]) + "\n"
+
+
+def sweep_csv(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
+    names, rows = _sweep_rows(result, keys, False)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def sweep_json(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
+    names, rows = _sweep_rows(result, keys, False)
+    return json.dumps({"network": result.network, "configurations": result.configs,
+                       "rows_kept": len(result), "invalid": result.invalid,
+                       "first_invalid": result.first_invalid, "structures": result.structures,
+                       "metrics": list(keys),
+                       "rows": [dict(zip(names, row, strict=True)) for row in rows]},
+                      indent=1) + "\n"
+
+
+SWEEP_RENDERERS: dict[Format, Callable[..., str]] = {
+    Format.table: sweep_table,
+    Format.markdown: sweep_markdown,
+    Format.csv: sweep_csv,
+    Format.json: sweep_json,
+}
+
+
+def render_sweep(result: SweepResult, keys: Sequence[str], fmt: Format | str,
+                 columns: int | None = None) -> str:
+    """A sweep's kept configurations and the metrics `keys`: a width x resolution grid for
+    one metric over a complete two-axis grid, else one row per configuration."""
+    return _renderer(SWEEP_RENDERERS, fmt)(result, keys, columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# `costcalc compare`
+
+
+def _label(column: Any, vary: str) -> str:
+    if column.fitted is None:
+        return column.entry.text
+    return f"{column.entry.text} @ {vary} {column.fitted:g}"
+
+
+def compare_rows(comparison: Comparison, exact: bool = True) -> tuple[list[str], list[list[Any]]]:
+    """Rows: each metric, then its ratio to the first column, then MACs by layer type."""
+    columns = comparison.columns
+    names = ["metric", *(_label(c, comparison.vary) for c in columns)]
+    rows: list[list[Any]] = [["network", *(c.report.network if c.report else "-"
+                                          for c in columns)]]
+    if comparison.budget:
+        rows.append(["within budget", *(f"{comparison.vary} {c.fitted:g}" if c.report else
+                                        "nothing fits" for c in columns)])
+    first = columns[0].report
+    for key in comparison.keys:
+        fmt = _metric(key).fmt
+        values = [c.report.totals.values[key] if c.report else None for c in columns]
+        rows.append([key, *("-" if v is None else _cell(v, fmt, exact) for v in values)])
+        if len(columns) > 1 and first is not None:
+            base = first.totals.values[key]
+            rows.append(["  / first", *("-" if v is None or not base else
+                                               f"{v / base:.3f}" for v in values)])
+    for bucket in BUCKETS:
+        shares = [{s.bucket: s for s in c.report.breakdown}.get(bucket) if c.report else None
+                  for c in columns]
+        if any(shares):
+            rows.append([f"MACs in {bucket}", *("-" if s is None else
+                                                _exact(s.macs_pct, "percent") for s in shares)])
+    return names, rows
+
+
+def compare_table(comparison: Comparison, columns: int | None = None) -> str:
+    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
+                      highlight=False, force_terminal=False)
+    if comparison.budget:
+        console.print("budget: " + ", ".join(f"{k} <= {v:g}" for k, v in
+                                             comparison.budget.items())
+                      + f"; the largest {comparison.vary} within it (exact search)",
+                      soft_wrap=True)
+    names, rows = compare_rows(comparison)
+    table = Table()
+    for i, name in enumerate(names):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def compare_markdown(comparison: Comparison, columns: int | None = None) -> str:
+    names, rows = compare_rows(comparison)
+    return _md_table(tuple(names), [tuple(r) for r in rows]) + "\n"
+
+
+def compare_csv(comparison: Comparison, columns: int | None = None) -> str:
+    names, rows = compare_rows(comparison, exact=False)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([names, *rows])
+    return out.getvalue()
+
+
+def compare_json(comparison: Comparison, columns: int | None = None) -> str:
+    return json.dumps({
+        "budget": dict(comparison.budget), "vary": comparison.vary,
+        "metrics": list(comparison.keys),
+        "columns": [{"entry": c.entry.text, "fitted": c.fitted,
+                     "network": c.report.network if c.report else None,
+                     "totals": {k: c.report.totals.values[k] for k in comparison.keys}
+                     if c.report else None} for c in comparison.columns]}, indent=1) + "\n"
+
+
+COMPARE_RENDERERS: dict[Format, Callable[..., str]] = {
+    Format.table: compare_table,
+    Format.markdown: compare_markdown,
+    Format.csv: compare_csv,
+    Format.json: compare_json,
+}
+
+
+def render_compare(comparison: Comparison, fmt: Format | str,
+                   columns: int | None = None) -> str:
+    return _renderer(COMPARE_RENDERERS, fmt)(comparison, columns)

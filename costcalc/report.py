@@ -6,14 +6,14 @@ number format and outputs); `measure` computes them all, `analyze` assembles the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from functools import reduce
 from pathlib import Path
 from typing import Any, Literal
 
 from . import energy, metrics
-from .errors import CostcalcError
+from .errors import CostcalcError, did_you_mean
 from .expand import build_graph, check_width
 from .graph import Graph
 from .hardware import LEVELS, OPERANDS, Hardware, make_hardware
@@ -177,13 +177,21 @@ class Measures:
 
 
 def measure(graph: Graph, shapes: Mapping[str, Shape],
-            settings: Settings = DEFAULT_SETTINGS) -> Measures:
-    """Every metric of METRICS from a graph and its shapes. The dims may be Python ints or
-    numpy integer arrays (a sweep): nothing here needs a scalar."""
+            settings: Settings = DEFAULT_SETTINGS,
+            keys: Collection[str] | None = None) -> Measures:
+    """Every metric of METRICS from a graph and its shapes, or only those named in `keys` (a
+    sweep computes what it needs). The dims may be Python ints or numpy integer arrays (a
+    sweep): nothing here needs a scalar."""
+    if keys is not None and (unknown := set(keys) - {m.key for m in METRICS}):
+        name = sorted(unknown)[0]
+        raise CostcalcError(f"unknown metric '{name}'", did_you_mean(name, [m.key for m in
+                                                                           METRICS]))
     ctx = metrics.Context(graph, shapes, settings, metrics.param_counts(graph, shapes))
     layers: dict[str, Mapping[str, Dim]] = {}
     totals: dict[str, Dim] = {}
     for m in measured(settings):
+        if keys is not None and m.key not in keys:
+            continue
         if m.layer is not None:
             layers[m.key] = m.layer(ctx)
         if m.total == "sum":

@@ -1,10 +1,16 @@
 """The shape pass: every layer's fields evaluated and its output shape inferred, in graph order.
 
 One pass serves one configuration (Python ints) or many at once: alpha and the input's height
-and width may be numpy arrays, one value per configuration, and every dimension then becomes an
-int64 array through the same op rules. A layer condition that holds for some configurations and
-not for others splits them: each group of configurations with the same structure is shaped on
-its own, and `shape_graph` returns one `Shaped` per group.
+and width may be numpy arrays, and every dimension then becomes an int64 array through the same
+op rules. The arrays broadcast together (numpy's rules): 1-D arrays of one length are a list of
+configurations, while alpha of shape (K, 1) and height and width of shape (1, R) are a K x R
+grid in which channel counts are computed once per alpha (shape (K, 1)), spatial sizes once per
+resolution ((1, R)), and only their products per configuration. A layer condition that holds
+for some configurations and not for others splits them: each group of configurations with the
+same structure is shaped on its own, and `shape_graph` returns one `Shaped` per group. A
+condition that varies along one grid axis only (say, a residual that depends on alpha) splits
+that axis and keeps the group a grid; one that varies along several flattens the group to a
+list of configurations.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from .ops import Input, OpBase, Shape
 class Shaped:
     """A graph with every field evaluated (layers whose conditions fail are gone, references
     to them point at their bypass) and every layer's output shape. `select` holds the indices
-    of the configurations it covers, or is None for a single configuration."""
+    of the configurations it covers (flat, C-order indices into the broadcast shape of the
+    configuration arrays), or is None for a single configuration. It has the group's own
+    broadcast shape: a dim of the group broadcasts to `select.shape`."""
 
     graph: Graph
     shapes: Mapping[str, Shape]
@@ -49,28 +57,45 @@ def infer_layer(layer: Layer, shapes: Mapping[str, Shape], file: str) -> Shape:
 def shape_graph(graph: Graph, input_shape: Shape | None = None,
                 alpha: Any = None) -> tuple[Shaped, ...]:
     """Evaluate and shape `graph` at alpha (default: the graph's width) and `input_shape`
-    (default: the spec's input). Arrays among alpha, input_shape.h and input_shape.w must be
-    1-D and of one length: configuration i takes element i of each."""
+    (default: the spec's input). Arrays among alpha and input_shape's c, h and w must broadcast
+    together; configuration i is flat (C-order) index i of their broadcast shape: with 1-D
+    arrays of one length, configuration i takes element i of each."""
     alpha = graph.width if alpha is None else alpha
-    sizes = {np.shape(v) for v in (alpha, *(() if input_shape is None else
-                                            (input_shape.c, input_shape.h, input_shape.w)))}
-    sizes.discard(())
-    if len(sizes) > 1 or any(len(s) != 1 for s in sizes):
-        raise ValueError(f"configuration arrays must be 1-D and of one length, got {sizes}")
-    index = np.arange(sizes.pop()[0]) if sizes else None
+    dims = (alpha, *(() if input_shape is None else
+                     (input_shape.c, input_shape.h, input_shape.w)))
+    try:
+        shape = np.broadcast_shapes(*(np.shape(v) for v in dims))
+    except ValueError:
+        raise ValueError("configuration arrays must broadcast together, got shapes "
+                         f"{[np.shape(v) for v in dims]}") from None
+    if not shape:
+        return (_shape(graph, input_shape, alpha, None),)
+    if 0 in shape:
+        raise ValueError("no configurations: an empty configuration array")
+    alpha, input_shape = _promote(alpha, len(shape)), _promote(input_shape, len(shape))
+    index = np.arange(int(np.prod(shape))).reshape(shape)
     groups = _groups(graph, input_shape, alpha, index)
-    return tuple(sorted(groups, key=lambda g: -1 if g.select is None else int(g.select[0])))
+    return tuple(sorted(groups, key=lambda g: int(g.select.flat[0])))  # type: ignore[union-attr]
 
 
 def _groups(graph: Graph, input_shape: Shape | None, alpha: Any,
-            index: np.ndarray | None) -> list[Shaped]:
+            index: np.ndarray) -> list[Shaped]:
     try:
         return [_shape(graph, input_shape, alpha, index)]
     except _Split as split:
-        assert index is not None
+        mask = np.broadcast_to(split.mask, index.shape)
+        varying = [a for a in range(index.ndim) if index.shape[a] > 1 and
+                   not (mask == mask.take([0], axis=a)).all()]
+        if len(varying) > 1:  # the structure depends on several axes: a list of configurations
+            input_shape, alpha = _flat(input_shape, index.shape), _flat(alpha, index.shape)
+            index, mask, axis = index.ravel(), mask.ravel(), 0
+        else:
+            (axis,) = varying
+            mask = mask[tuple(slice(None) if a == axis else 0 for a in range(index.ndim))]
         groups = []
-        for mask in (split.mask, ~split.mask):
-            groups += _groups(graph, _take(input_shape, mask), _take(alpha, mask), index[mask])
+        for keep in (np.flatnonzero(mask), np.flatnonzero(~mask)):
+            groups += _groups(graph, _take(input_shape, axis, keep), _take(alpha, axis, keep),
+                              index.take(keep, axis=axis))
         return groups
 
 
@@ -120,7 +145,29 @@ def _evaluated(op: OpBase, ctx: Context) -> OpBase:
     return replace(op, **changes) if changes else op
 
 
-def _take(value: Any, mask: np.ndarray) -> Any:
+def _promote(value: Any, ndim: int) -> Any:
+    """Arrays given as many dimensions as the broadcast shape (numpy aligns them on the right),
+    so that a grid axis means the same axis of every array."""
     if isinstance(value, Shape):
-        return Shape(_take(value.c, mask), _take(value.h, mask), _take(value.w, mask))
-    return value[mask] if np.ndim(value) else value
+        return Shape(*(_promote(v, ndim) for v in (value.c, value.h, value.w)))
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value.reshape((1,) * (ndim - value.ndim) + value.shape)
+    return value
+
+
+def _flat(value: Any, shape: tuple[int, ...]) -> Any:
+    if isinstance(value, Shape):
+        return Shape(*(_flat(v, shape) for v in (value.c, value.h, value.w)))
+    if isinstance(value, np.ndarray) and value.ndim:
+        return np.broadcast_to(value, shape).ravel()
+    return value
+
+
+def _take(value: Any, axis: int, keep: np.ndarray) -> Any:
+    """The configurations `keep` (indices along `axis`); an axis of length 1 is broadcast and
+    stays as it is."""
+    if isinstance(value, Shape):
+        return Shape(*(_take(v, axis, keep) for v in (value.c, value.h, value.w)))
+    if isinstance(value, np.ndarray) and value.ndim and value.shape[axis] > 1:
+        return value.take(keep, axis=axis)
+    return value

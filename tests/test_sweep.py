@@ -10,7 +10,20 @@ from hypothesis import strategies as st
 from costcalc import analyze, load_spec
 from costcalc.bundled import bundled_specs
 from costcalc.errors import CostcalcError
-from costcalc.sweep import sweep
+from costcalc.expand import build_graph
+from costcalc.ops import Shape
+from costcalc.report import measure
+from costcalc.shapes import shape_graph
+from costcalc.sweep import (
+    Grid,
+    combine,
+    pareto_front,
+    parse_sizes,
+    parse_values,
+    plan,
+    run_chunk,
+    sweep,
+)
 
 SPECS = [p.stem for p in bundled_specs()]
 ALPHAS = st.lists(st.integers(10, 200).map(lambda k: k / 100), min_size=1, max_size=3,
@@ -83,3 +96,195 @@ def test_sweep_totals_are_int64_arrays() -> None:
     index = [0.25, 0.5, 0.75, 1.0].index(0.5) * 4 + [128, 160, 192, 224].index(160)
     assert result.totals["macs"][index] == analyze("mobilenet_v1", width=0.5,
                                                    resolution=160).totals.macs
+
+
+# ---------------------------------------------------------------------------------------------
+# The generalized sweep: grids, chunks, batch and argument axes, filters, fronts, samples
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2"])
+@settings(max_examples=1, deadline=None)
+@given(alphas=st.lists(st.integers(35, 150).map(lambda k: k / 100), min_size=1, max_size=3,
+                      unique=True), chunk=st.integers(1, 7),
+       batches=st.lists(st.integers(1, 4), min_size=1, max_size=2, unique=True))
+def test_chunked_batched_grid_equals_scalar(name: str, alphas: list[float], chunk: int,
+                                            batches: list[int]) -> None:
+    """Any chunking of widths x resolutions x batches equals one report per configuration,
+    for every declared metric; rows come in grid order (batch, width, resolution)."""
+    base = load_spec(name).size[0]
+    sizes = [base - 32, base]
+    result = sweep(name, alphas, sizes, batches=batches, chunk=chunk)
+    expected = [(b, a, s) for b in batches for a in alphas for s in sizes]
+    assert len(result) == len(expected) and list(result.index) == list(range(len(expected)))
+    for i, (b, a, s) in enumerate(expected):
+        report = analyze(name, width=a, resolution=s, batch=b)
+        assert (int(result.batch[i]), float(result.alpha[i]), int(result.height[i])) == (b, a, s)
+        for metric in report.metrics:
+            want, got = getattr(report.totals, metric.key), result.totals[metric.key][i]
+            if isinstance(want, int):
+                assert int(got) == want, (name, b, a, s, metric.key)
+            else:
+                assert float(got) == pytest.approx(want, rel=1e-12)
+
+
+def test_argument_axes_are_separate_expansions() -> None:
+    """--set n=1,3 (ResNet-8 and ResNet-20 on CIFAR): each value is its own graph."""
+    result = sweep("resnet_cifar", [0.5, 1.0], [32], arg_axes={"n": [1, 3]})
+    assert list(result.args["n"]) == [1, 1, 3, 3] and result.structures == 2
+    for i in range(4):
+        report = analyze("resnet_cifar", width=float(result.alpha[i]), resolution=32,
+                         args={"n": int(result.args["n"][i])})
+        assert int(result.totals["macs"][i]) == report.totals.macs
+        assert int(result.totals["params"][i]) == report.totals.params
+
+
+def test_broadcast_shape_pass_equals_list_of_configurations() -> None:
+    """alpha (K, 1) x resolution (1, R) is the same pass as K*R listed configurations, also
+    when alpha varies along both axes (the group is flattened to a list)."""
+    graph = build_graph(load_spec("mobilenet_v3_small"))
+    alphas, sizes = np.array([0.35, 0.5, 0.75, 1.0]), np.array([96, 128, 224])
+    listed = shape_graph(graph, Shape(3, np.tile(sizes, 4), np.tile(sizes, 4)),
+                         np.repeat(alphas, 3))
+    grids = {
+        "grid": shape_graph(graph, Shape(3, sizes[None, :], sizes[None, :]), alphas[:, None]),
+        "both axes": shape_graph(graph, Shape(3, sizes[None, :], sizes[None, :]),
+                                 np.repeat(alphas, 3).reshape(4, 3)),
+    }
+    want = np.zeros(12, dtype=np.int64)
+    for group in listed:
+        want[group.select] = measure(group.graph, group.shapes).totals["macs"]
+    assert len(listed) > 1
+    for label, groups in grids.items():
+        got = np.zeros(12, dtype=np.int64)
+        for group in groups:
+            got[group.select] = np.broadcast_to(
+                measure(group.graph, group.shapes).totals["macs"], group.select.shape)
+        assert list(got) == list(want), label
+    # in the grid, the split follows alpha: each group keeps every resolution
+    assert all(g.select.shape[1] == 3 for g in grids["grid"])
+
+
+def test_shape_graph_rejects_arrays_that_do_not_broadcast() -> None:
+    graph = build_graph(load_spec("mobilenet_v1"))
+    with pytest.raises(ValueError, match="broadcast"):
+        shape_graph(graph, Shape(3, np.array([96, 128, 160]), np.array([96, 128, 160])),
+                    np.array([0.5, 1.0]))
+
+
+def test_measure_keys_computes_only_those() -> None:
+    graph = build_graph(load_spec("mobilenet_v1"))
+    (shaped,) = shape_graph(graph)
+    some = measure(shaped.graph, shaped.shapes, keys={"macs", "peak_activation_bytes"})
+    assert set(some.totals) == {"macs", "peak_activation_bytes"} and set(some.layers) == {"macs"}
+    assert some.totals["macs"] == measure(shaped.graph, shaped.shapes).totals["macs"]
+    with pytest.raises(CostcalcError, match="did you mean 'macs'"):
+        measure(shaped.graph, shaped.shapes, keys={"mac"})
+
+
+def test_ranges_are_inclusive_and_exact() -> None:
+    assert parse_values("0.25:2.0:0.05", "w")[-1] == 2.0
+    assert len(parse_values("0.25:2.0:0.05", "w")) == 36
+    assert parse_values("1,0.75,0.5", "w") == (1, 0.75, 0.5)
+    assert parse_values("96:320:8", "r", integer=True)[:2] == (96, 104)
+    assert parse_sizes("224,160x128,96:128:32") == ((224, 224), (160, 128), (96, 96),
+                                                     (128, 128))
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("2:1:0.5", "empty"), ("1:2:0", "step"), ("1:2:-1", "step"), ("a,b", "not a number"),
+    ("1:2", "range"), ("", "not a number"), ("inf", "range")])
+def test_bad_ranges(text: str, match: str) -> None:
+    with pytest.raises(CostcalcError, match=match):
+        parse_values(text, "--width")
+
+
+def brute_front(points: list[tuple[int, int, int]]) -> set[int]:
+    return {i for i, p in enumerate(points)
+            if not any(all(q[k] <= p[k] for k in range(len(p))) and q != p for q in points)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(points=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)),
+                       min_size=1, max_size=25), dims=st.sampled_from([2, 3]))
+def test_pareto_front_equals_brute_force(points: list[tuple[int, ...]], dims: int) -> None:
+    points = [p[:dims] for p in points]
+    columns = [np.asarray([p[k] for p in points], dtype=np.int64) for k in range(dims)]
+    assert set(pareto_front(columns).tolist()) == brute_front(points)
+
+
+def test_streaming_front_and_filter_equal_the_whole_table() -> None:
+    """Chunk by chunk (7 configurations at a time), the kept rows are those of the whole
+    table filtered and reduced at once."""
+    alphas, sizes = [0.35, 0.5, 0.75, 1.0, 1.3], [96, 128, 160, 192, 224]
+    full = sweep("mobilenet_v2", alphas, sizes, keys=["macs", "params", "block_memory_bytes"])
+    keep = (full.totals["macs"] < 200e6) & (full.alpha > 0.4)
+    front = pareto_front([full.totals["params"][keep], full.totals["block_memory_bytes"][keep]])
+    streamed = sweep("mobilenet_v2", alphas, sizes, keys=["macs"], chunk=7,
+                     where="macs < 200e6 and width > 0.4",
+                     pareto=["params", "block_memory_bytes"])
+    assert list(streamed.index) == list(full.index[keep][front])
+    assert set(streamed.totals) == {"macs"}
+
+
+def test_where_rejects_unknown_names_and_non_tests() -> None:
+    with pytest.raises(CostcalcError, match="did you mean 'macs'"):
+        sweep("mobilenet_v1", [1.0], keys=["macs"], where="mac < 1")
+    with pytest.raises(CostcalcError, match="not a true/false test"):
+        sweep("mobilenet_v1", [1.0], keys=["macs"], where="macs + 1")
+
+
+def test_sample_is_reproducible_and_matches_the_grid() -> None:
+    alphas, sizes = [round(0.3 + 0.05 * i, 2) for i in range(15)], list(range(96, 225, 16))
+    full = sweep("mobilenet_v1", alphas, sizes, keys=["macs"])
+    a = sweep("mobilenet_v1", alphas, sizes, keys=["macs"], sample=20, seed=3, chunk=6)
+    b = sweep("mobilenet_v1", alphas, sizes, keys=["macs"], sample=20, seed=3)
+    assert len(a) == 20 == len(set(a.index.tolist())) and a.configs == 20
+    assert list(a.index) == list(b.index)
+    assert list(a.totals["macs"]) == list(full.totals["macs"][a.index])
+
+
+def test_invalid_configurations_are_counted_then_skipped_or_refused() -> None:
+    """VGG16's pool4 needs at least 16 pixels: 8x8 is invalid at every width."""
+    with pytest.raises(CostcalcError, match=r"(?s)2 of 6 configurations are invalid; the first, "
+                                            r"at width 0.5, 8x8.*'pool4'"):
+        sweep("vgg16", [0.5, 1.0], [8, 32, 64], keys=["macs"])
+    result = sweep("vgg16", [0.5, 1.0], [8, 32, 64], keys=["macs"], on_invalid="skip")
+    assert (result.invalid, len(result)) == (2, 4) and list(result.height) == [32, 64, 32, 64]
+    assert int(result.totals["macs"][1]) == analyze("vgg16", width=0.5,
+                                                    resolution=64).totals.macs
+
+
+def test_grid_limits() -> None:
+    with pytest.raises(CostcalcError, match="more than the limit"):
+        sweep("mobilenet_v1", [0.5, 1.0], [96, 128], max_configs=3)
+    with pytest.raises(CostcalcError, match="(?s)unknown argument 'group'.*did you mean 'groups'"):
+        sweep("shufflenet_v1", [1.0], arg_axes={"group": [1, 2]})
+    with pytest.raises(CostcalcError, match="unknown metric 'parms'"):
+        sweep("mobilenet_v1", [1.0], keys=["parms"])
+    with pytest.raises(CostcalcError, match="workers"):
+        sweep("mobilenet_v1", [1.0], workers=0)
+
+
+def test_chunks_run_anywhere_and_combine_in_any_order() -> None:
+    """A chunk is a pure function of (job, chunk): results combined in reverse order equal
+    the in-process sweep (what a Dask or process pool returns, in whatever order)."""
+    job = plan("mobilenet_v2", Grid((0.5, 0.75, 1.0), ((128, 128), (224, 224))), chunk=2)
+    results = [run_chunk(job, c) for c in reversed(job.chunks)]
+    combined = combine(job, results)
+    direct = sweep("mobilenet_v2", [0.5, 0.75, 1.0], [128, 224],
+                   keys=["macs", "params", "peak_activation_bytes"])
+    assert len(job.chunks) == 3
+    assert all(list(combined.totals[k]) == list(direct.totals[k]) for k in job.keys)
+
+
+def test_dask_local_scheduler_equals_in_process() -> None:
+    dask_bag = pytest.importorskip("dask.bag")
+    from functools import partial
+
+    job = plan("shufflenet_v2", Grid((0.5, 1.0, 1.5), ((160, 160), (224, 224))), chunk=2)
+    results = dask_bag.from_sequence(job.chunks, npartitions=2).map(
+        partial(run_chunk, job)).compute(scheduler="threads")
+    combined = combine(job, results)
+    direct = sweep("shufflenet_v2", [0.5, 1.0, 1.5], [160, 224],
+                   keys=["macs", "params", "peak_activation_bytes"])
+    assert all(list(combined.totals[k]) == list(direct.totals[k]) for k in job.keys)
