@@ -34,7 +34,7 @@ from .expand import MAX_ALPHA, build_graph
 from .expr import ExprError, evaluate, names_in
 from .metrics import Settings
 from .ops import Input, Shape
-from .report import METRICS, analyze, measure
+from .report import METRICS, analyze, as_hardware, measure, measured
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
@@ -230,12 +230,17 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
          params: str = "framework", variant: str | None = None,
          keys: Sequence[str] | None = None, chunk: int = DEFAULT_CHUNK,
          sample: int | None = None, seed: int | None = None,
-         max_configs: int = MAX_CONFIGS) -> Job:
-    """Check a sweep's settings and cut its grid (or a random sample of it) into chunks."""
+         max_configs: int = MAX_CONFIGS, hardware: Any = None) -> Job:
+    """Check a sweep's settings and cut its grid (or a random sample of it) into chunks.
+    With `hardware` (as `analyze` takes it) the energy and traffic metrics can be swept too."""
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
     _check_keys(keys)
-    settings = tuple(Settings(b, dtype, params) for b in grid.batches)
+    chosen = as_hardware(hardware)
+    settings = tuple(Settings(b, dtype, params, chosen) for b in grid.batches)
+    if unmeasured := [k for k in keys if k not in {m.key for m in measured(settings[0])}]:
+        raise CostcalcError(f"{', '.join(unmeasured)} need a hardware profile",
+                            "pass hardware= (a profile name or make_hardware(...))")
     if not grid.alphas or any(not 0 < a <= MAX_ALPHA for a in grid.alphas):
         raise CostcalcError(f"a sweep needs widths in (0, {MAX_ALPHA}]",
                             "give widths such as 0.25:1.0:0.05")
@@ -639,7 +644,7 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
           arg_axes: Mapping[str, Sequence[Any]] | None = None, chunk: int = DEFAULT_CHUNK,
           where: str | None = None, pareto: Sequence[str] = (), on_invalid: str = "error",
           sample: int | None = None, seed: int | None = None,
-          max_configs: int = MAX_CONFIGS, workers: int = 1) -> SweepResult:
+          max_configs: int = MAX_CONFIGS, workers: int = 1, hardware: Any = None) -> SweepResult:
     """The metrics `keys` (default: every declared metric) of `spec` at each configuration of
     the grid alphas x resolutions (x `batches`, x every combination of `arg_axes`, each a spec
     argument's values; `args` fixes others). See `plan` and `run` for the rest."""
@@ -652,10 +657,13 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
     axes = tuple((k, tuple(v)) for k, v in (arg_axes or {}).items())
     grid = Grid(tuple(float(a) for a in alphas), sizes,
                 tuple(batches) if batches is not None else (batch,), fixed + axes)
-    keys = tuple(m.key for m in METRICS) if keys is None else tuple(keys)
+    if keys is None:
+        keys = tuple(m.key for m in measured(Settings(hardware=as_hardware(hardware))))
+    keys = tuple(keys)
     needed = needed_keys(keys, grid, where, pareto)
     job = plan(spec, grid, dtype=dtype, params=params, variant=variant, keys=needed,
-               chunk=chunk, sample=sample, seed=seed, max_configs=max_configs)
+               chunk=chunk, sample=sample, seed=seed, max_configs=max_configs,
+               hardware=hardware)
     result = run(job, where=where, pareto=pareto, on_invalid=on_invalid, workers=workers)
     if needed != keys:
         result = _only(result, keys)

@@ -288,3 +288,16 @@ def test_dask_local_scheduler_equals_in_process() -> None:
     direct = sweep("shufflenet_v2", [0.5, 1.0, 1.5], [160, 224],
                    keys=["macs", "params", "peak_activation_bytes"])
     assert all(list(combined.totals[k]) == list(direct.totals[k]) for k in job.keys)
+
+
+def test_energy_sweeps_equal_energy_reports() -> None:
+    """With a hardware profile the energy and traffic metrics are swept like the others."""
+    result = sweep("mobilenet_v1", [0.5, 1.0], [128, 224], hardware="horowitz45nm")
+    for i in range(len(result)):
+        report = analyze("mobilenet_v1", width=float(result.alpha[i]),
+                         resolution=int(result.height[i]), hardware="horowitz45nm")
+        assert int(result.totals["dram_bytes"][i]) == report.totals.dram_bytes
+        assert float(result.totals["energy"][i]) == pytest.approx(report.totals.energy,
+                                                                  rel=1e-12)
+    with pytest.raises(CostcalcError, match="energy need a hardware profile"):
+        sweep("mobilenet_v1", [1.0], keys=["energy"])
