@@ -89,6 +89,9 @@ def pads(pad: Padding) -> tuple[int, int, int, int]:
         return (pad, pad, pad, pad)
     if len(pad) == 2:
         return (pad[0], pad[0], pad[1], pad[1])
+    if len(pad) != 4:
+        raise ShapeError(f"pad has {len(pad)} value{'s' * (len(pad) != 1)}",
+                         "write one number, [height, width] or [top, bottom, left, right]")
     return (pad[0], pad[1], pad[2], pad[3])
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from . import limits
 from .bundled import resolve
-from .errors import CostcalcError, Problem, SpecError, did_you_mean
+from .errors import CostcalcError, Problem, SpecError, capped, did_you_mean
 from .expr import ExprError, Unknown, check_syntax
 from .ops import OPS
 from .schema import (
@@ -156,16 +157,28 @@ class Spec:
 
 def load_spec(ref: str | Path) -> Spec:
     """Read and validate a spec file (a path, or the name of a bundled spec)."""
+    if not isinstance(ref, str | Path):
+        raise CostcalcError(f"a spec is a path or the name of a bundled spec, got "
+                            f"{type(ref).__name__}")
     path = resolve(ref)
     file = str(path) if Path(ref).is_file() else path.name
+    bound = limits.current().max_file_bytes
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(bound + 1)
+        if len(data) > bound:
+            raise CostcalcError(f"{file}: the file is larger than {bound:,} bytes (limit "
+                                "max_file_bytes)", limits.fix("max_file_bytes"))
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CostcalcError(f"{ref}: cannot read: {exc}") from None
     return parse_spec(text, file)
 
 
 def parse_spec(text: str, file: str = "<spec>") -> Spec:
+    if not isinstance(text, str) or not isinstance(file, str):
+        raise CostcalcError("parse_spec takes the spec's text and a file name (str), got "
+                            f"{type(text).__name__} and {type(file).__name__}")
     return _Parser(file).spec(parse_yaml(text, file))
 
 
@@ -308,14 +321,29 @@ class _Parser:
         self.keys(entries, WIDTH_KEYS, "width")
         values = {k: self.constant(k, v, WIDTH_KEYS[k], f"width: '{k}'")
                   for k, v in entries.items() if k in WIDTH_KEYS}
+        for key in ("divisor", "min"):  # a zero would round channel counts to zero
+            if isinstance(values.get(key), int) and values[key] < 1:
+                self.problem(entries[key].line, f"width: '{key}' must be at least 1, got "
+                             f"{values[key]}")
+                values[key] = None
+        multiplier = values.get("multiplier")
+        if multiplier is not None and not 0 < multiplier <= 16:
+            self.problem(entries["multiplier"].line, "width: 'multiplier' must be in (0, 16], "
+                         f"got {multiplier}")
+            values["multiplier"] = None
         return WidthRule(**{k: v for k, v in values.items() if v is not None})
 
     def _numbers(self, node: Node | None, what: str) -> dict[str, Any]:
         """Spec and variant `args`: numbers or true/false, never expressions."""
         out: dict[str, Any] = {}
         for key, value in (self.mapping(node, what) if node is not None else {}).items():
-            if isinstance(value.value, bool | int | float):
+            if isinstance(value.value, bool):
                 out[key] = value.value
+            elif isinstance(value.value, int | float):
+                try:
+                    out[key] = coerce(Number, value.value, _syntax_only)
+                except FieldError as exc:
+                    self.problem(value.line, f"{what}: '{key}': {exc.what}", exc.fix)
             else:
                 self.problem(value.line, f"{what}: '{key}' must be a number or true/false, got "
                              f"{describe(value.value)}")
@@ -340,6 +368,9 @@ class _Parser:
             self.keys(entries, VARIANT_KEYS, what)
             width = self.constant("width", entries["width"], float, f"{what}: 'width'") \
                 if "width" in entries else None
+            if width is not None and not 0 < width <= 16:
+                self.problem(entries["width"].line, f"{what}: 'width' must be in (0, 16], got "
+                             f"{width}")
             res = self.constant("resolution", entries["resolution"], int | tuple[int, int],
                                 f"{what}: 'resolution'") if "resolution" in entries else None
             vargs = self._numbers(entries.get("args"), f"{what}: args")
@@ -428,7 +459,7 @@ class _Parser:
             if path and path[0] not in reported:
                 reported.update(path)
                 line = next(line for used, line in uses[path[-1]] if used == path[0])
-                cycle = " -> ".join([*path, path[0]])
+                cycle = capped([*path, path[0]], " -> ")
                 self.problem(line, f"block '{path[0]}' uses itself"
                              + (f" through {cycle}" if len(path) > 1 else ""),
                              "blocks cannot be recursive")
@@ -536,6 +567,11 @@ class _Parser:
         if branches is None or not isinstance(branches.value, list):
             self.problem(line, "parallel: 'branches' must be a list of layer lists")
             return None
+        if not branches.value:
+            self.problem(branches.line, "parallel: 'branches' is empty",
+                         "give at least one branch, each a list of layers")
+            return None
+        # An empty branch is the identity (the branch input itself).
         return Parallel(tuple(self.entries(branch) for branch in branches.value), merge)
 
     def _block_call(self, kind: str, fields: Mapping[str, Node], line: int) -> BlockCall | None:
