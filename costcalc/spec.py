@@ -217,6 +217,7 @@ class _Parser:
         self.problems: list[Problem] = []
         self.block_nodes: dict[str, Node] = {}
         self.defaults: dict[str, dict[str, Field]] = {}
+        self.verdicts: dict[tuple[Any, ...], tuple[bool, Any, FieldError | None]] = {}
 
     def problem(self, line: int, what: str, fix: str = "") -> None:
         self.problems.append(Problem(self.file, line, what, fix))
@@ -236,12 +237,24 @@ class _Parser:
 
     def checked(self, key: str, node: Node, hint: Any, what: str) -> tuple[bool, Any]:
         """(True, value) when the node fits `hint`, an expression standing as _Expression;
-        else (False, None) and a problem."""
-        try:
-            value = coerce(hint, plain(node), _syntax_only)
-            check_positive(key, value)
-        except FieldError as exc:
-            self.problem(node.line, f"{what}: {exc.what}", exc.fix)
+        else (False, None) and a problem. A scalar's verdict is kept: large specs repeat the
+        same few values thousands of times."""
+        raw = node.value
+        memo = (key, hint, type(raw), raw) if isinstance(raw, int | float | str) \
+            or raw is None else None
+        verdict = self.verdicts.get(memo) if memo is not None else None
+        if verdict is None:
+            try:
+                value = coerce(hint, plain(node), _syntax_only)
+                check_positive(key, value)
+                verdict = (True, value, None)
+            except FieldError as exc:
+                verdict = (False, None, exc)
+            if memo is not None:
+                self.verdicts[memo] = verdict
+        ok, value, error = verdict
+        if error is not None:
+            self.problem(node.line, f"{what}: {error.what}", error.fix)
             return False, None
         return True, value
 

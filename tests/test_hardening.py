@@ -323,3 +323,28 @@ def test_tables_writes_and_removes_only_its_own_files(tmp_path: Path) -> None:
         tables.write(generated, tmp_path)
     assert (tmp_path / "a.md").read_text() == "my own a.md\n"
 
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "squeezenet_v1_0", "inception_v3"])
+def test_the_fast_table_draws_what_rich_draws(name: str) -> None:
+    import io
+
+    from rich.console import Console
+
+    from costcalc import render
+
+    report = analyze(name)
+    for title, columns, rows, right in (
+            ("per layer", render.LAYER_COLUMNS, render.layer_cells(report), 3),
+            ("totals", ("metric", "exact", "approx"), render.totals_rows(report), 1)):
+        outputs = []
+        for draw in (render._draw, render._print_rich):
+            console = Console(file=io.StringIO(), width=400, color_system=None,
+                              highlight=False, force_terminal=False)
+            widths = render._widths(columns, rows)
+            if draw is render._draw:
+                draw(console, title, columns, rows, right, widths)
+            else:
+                draw(console, title, columns, rows, right, True, widths)
+            outputs.append(console.file.getvalue())
+        assert outputs[0] == outputs[1]
