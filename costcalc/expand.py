@@ -104,7 +104,8 @@ def check_resolution(res: Any) -> None:
     if res is None:
         return
     if len(items) not in (1, 2) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                           and v >= 1 for v in items):
+                                           and 1 <= v < 10**limits.current().max_int_digits
+                                           for v in items):
         raise CostcalcError(f"resolution must be a positive integer or a pair of them, got "
                             f"{res!r}")
 
@@ -217,7 +218,7 @@ class _Expander:
                 current = self.entry(entry, inputs, scope.prefix + local, scope, rep, own)
                 scope.names[local] = current
                 inputs = (current,)
-            if entry.name is not None:
+            if entry.name is not None and repeats > 0:  # n: 0 defines no layer of that name
                 scope.names[entry.name] = current
         return current
 

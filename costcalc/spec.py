@@ -186,6 +186,10 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
 # The parser: YAML nodes -> the records above, collecting every problem
 
 
+# Names every expression may read; an argument of the same name would silently hide one.
+BUILTIN_NAMES = frozenset({"c_in", "c_out", "alpha", "true", "false", "True", "False"})
+
+
 class _Expression(Unknown):
     """Stands for an expression's value while a spec is parsed (it is evaluated later)."""
 
@@ -283,7 +287,8 @@ class _Parser:
         for key in ("version", "name", "input", "layers"):
             if key not in top and isinstance(root.value, dict):
                 self.problem(1, f"missing required field '{key}'")
-        if "version" in top and top["version"].value != 1:
+        if "version" in top and (top["version"].value != 1
+                                 or isinstance(top["version"].value, bool)):
             self.problem(top["version"].line, f"unsupported version {top['version'].value!r}",
                          "write `version: 1`")
         channels, size = self._input(top.get("input"))
@@ -350,7 +355,10 @@ class _Parser:
         """Spec and variant `args`: numbers or true/false, never expressions."""
         out: dict[str, Any] = {}
         for key, value in (self.mapping(node, what) if node is not None else {}).items():
-            if isinstance(value.value, bool):
+            if key in BUILTIN_NAMES:
+                self.problem(value.line, f"{what}: argument '{key}' would hide the built-in "
+                             f"name '{key}'", "choose another name")
+            elif isinstance(value.value, bool):
                 out[key] = value.value
             elif isinstance(value.value, int | float):
                 try:
@@ -427,7 +435,10 @@ class _Parser:
         args: dict[str, Field | None] = {}
         for key, value in (self.mapping(entries["args"], f"{what}: args")
                            if "args" in entries else {}).items():
-            if value.value is None:
+            if key in BUILTIN_NAMES:
+                self.problem(value.line, f"{what}: argument '{key}' would hide the built-in "
+                             f"name '{key}'", "choose another name")
+            elif value.value is None:
                 args[key] = None
             elif isinstance(value.value, int | float) and not isinstance(value.value, bool):
                 args[key] = self.field(key, value, Number, f"{what}: '{key}'")

@@ -8,6 +8,7 @@ its limit (costcalc.limits), before the work is done, and nothing here recurses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,23 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
         return make(_CONSTRUCTOR, node)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         raise ValueError(str(exc).splitlines()[0]) from None
+
+
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
+
+
+def _yaml11_surprise(event: yaml.ScalarEvent, value: Any) -> str | None:
+    """YAML 1.1 reads some plain numbers in ways nobody writing a spec means: `010` is octal 8,
+    `1:30` is sexagesimal 90. Such a plain scalar is an error, with what to write instead."""
+    if event.style not in (None, "") or event.tag not in (None, "!"):
+        return None  # quoted or tagged: the writer chose
+    text = event.value
+    if isinstance(value, int) and not isinstance(value, bool) and not _DECIMAL.fullmatch(text) \
+            and not text.lower().lstrip("+-").startswith(("0x", "0b")):
+        return f"YAML 1.1 reads {text} as {value} (octal or base 60)"
+    if isinstance(value, float) and ":" in text:
+        return f"YAML 1.1 reads {text} as {value} (base 60)"
+    return None
 
 
 class _Open:
@@ -134,6 +152,9 @@ def _compose(text: str, file: str, problems: list[Problem],
                                         f"tagged {event.tag}: {exc}",
                                         "remove the YAML tag (the text after ! or !!)"))
                 value = None
+            if (surprise := _yaml11_surprise(event, value)) is not None:
+                problems.append(Problem(file, line, surprise, "write the number in decimal "
+                                        f"(e.g. {value}), or quote it to mean the text"))
             node = Node(value, line)
             if event.anchor is not None:
                 anchors[event.anchor] = (node, 1)

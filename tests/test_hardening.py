@@ -117,6 +117,7 @@ def test_a_forward_reference_in_a_long_chain_is_fast_and_short() -> None:
     lambda: analyze("mobilenet_v2", resolution="224"),
     lambda: analyze("mobilenet_v2", resolution=(224, 0)),
     lambda: analyze("mobilenet_v2", resolution=224.0),
+    lambda: analyze("mobilenet_v2", resolution=10**200),
     lambda: analyze("mobilenet_v2", batch=2.5),
     lambda: analyze("mobilenet_v2", batch=float("nan")),
     lambda: analyze("mobilenet_v2", dtype=3),
