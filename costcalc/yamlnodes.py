@@ -113,6 +113,7 @@ def _compose(text: str, file: str, problems: list[Problem],
     root: Node | None = None
     documents = 0
     added = 0  # nodes that aliases add
+    scalars: dict[tuple[Any, ...], tuple[Any, str | None, str | None]] = {}
 
     def fail(line: int, what: str, name: str) -> SpecError:
         return SpecError(Problem(file, line, what, limits.fix(name)))
@@ -145,14 +146,22 @@ def _compose(text: str, file: str, problems: list[Problem],
             if done.anchor is not None:
                 anchors[done.anchor] = (node, size)
         elif isinstance(event, yaml.ScalarEvent):
-            try:
-                value = _scalar(event)
-            except ValueError as exc:
+            # Large specs repeat the same few scalars: each distinct one is read once.
+            memo = (event.value, event.tag, event.style, event.implicit)
+            verdict = scalars.get(memo)
+            if verdict is None:
+                try:
+                    value = _scalar(event)
+                    verdict = (value, _yaml11_surprise(event, value), None)
+                except ValueError as exc:
+                    verdict = (None, None, str(exc))
+                scalars[memo] = verdict
+            value, surprise, error = verdict
+            if error is not None:
                 problems.append(Problem(file, line, f"cannot read the value {event.value!r} "
-                                        f"tagged {event.tag}: {exc}",
+                                        f"tagged {event.tag}: {error}",
                                         "remove the YAML tag (the text after ! or !!)"))
-                value = None
-            if (surprise := _yaml11_surprise(event, value)) is not None:
+            if surprise is not None:
                 problems.append(Problem(file, line, surprise, "write the number in decimal "
                                         f"(e.g. {value}), or quote it to mean the text"))
             node = Node(value, line)
