@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from enum import Enum
@@ -13,6 +14,7 @@ from typing import Any
 
 import click
 
+from . import limits
 from .bundled import bundled_specs
 from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
@@ -29,12 +31,47 @@ class UserError(click.ClickException):
         click.echo(self.message, err=True)
 
 
+MAX_MESSAGE_LINES = 60  # a message past this many lines is cut, saying how many more
+
+
+def _capped(message: str) -> str:
+    """A user error's text, at most MAX_MESSAGE_LINES lines of at most 1000 characters."""
+    lines = [line if len(line) <= 1000 else line[:1000] + f"... ({len(line) - 1000:,} more "
+             "characters)" for line in message.splitlines()]
+    if len(lines) > MAX_MESSAGE_LINES:
+        rest = len(lines) - MAX_MESSAGE_LINES
+        lines = lines[:MAX_MESSAGE_LINES] + [f"... and {rest:,} more lines"]
+    return "\n".join(lines)
+
+
+class InternalError(click.ClickException):
+    """A bug (an exception that is not a CostcalcError): a short message asking for a report;
+    `costcalc --debug` shows the traceback instead."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
 class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CostcalcError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(_capped(str(exc))) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            name = type(exc).__name__
+            text = _capped(str(exc)).splitlines()[0] if str(exc) else ""
+            raise InternalError(f"internal error: {name}{': ' + text if text else ''}\n"
+                                "  this is a bug in costcalc, not in your input: please report "
+                                "it with the command and spec that caused it\n"
+                                "  (rerun with `costcalc --debug ...` for the traceback)") \
+                from None
 
 
 def parse_resolution(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -50,10 +87,14 @@ def parse_resolution(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 def parse_numbers(items: tuple[str, ...], example: str) -> dict[str, Any]:
-    """NAME=NUMBER pairs: integers stay integers (3), anything else is a float (0.5, 1e-3)."""
+    """NAME=NUMBER pairs: integers stay integers (3), anything else is a float (0.5, 1e-3);
+    true and false are booleans."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
+        if sep and key.strip() and text.strip().lower() in ("true", "false"):
+            out[key.strip()] = text.strip().lower() == "true"
+            continue
         try:
             value: int | float = int(text)
         except ValueError:
@@ -71,22 +112,60 @@ def parse_sets(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
     return parse_numbers(values, "groups=3")
 
 
-def write_output(text: str | bytes, output: Path | None) -> None:
-    """Print, or write the whole file at once: nothing half-written on failure."""
-    if output is None:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _target_mode(output: Path, force: bool) -> int:
+    """The mode the written file gets: an existing file's, else 0666 less the umask. A
+    symlink, a FIFO or device, or a read-only file is replaced only with --force."""
+    try:
+        info = os.lstat(output)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+    except OSError as exc:
+        raise CostcalcError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise CostcalcError(f"{output}: is a directory", "give a file name")
+    refuse = ""
+    if stat.S_ISLNK(info.st_mode):
+        refuse = "is a symbolic link"
+    elif not stat.S_ISREG(info.st_mode):
+        refuse = "is not a regular file (a FIFO, socket or device)"
+    elif not info.st_mode & 0o222 or not os.access(output, os.W_OK):
+        refuse = "is read-only"
+    if refuse and not force:
+        raise CostcalcError(f"{output}: {refuse}; not replaced",
+                            "pass --force to replace it with a regular file, or choose another "
+                            "name")
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) \
+        else 0o666 & ~_umask()
+
+
+def write_output(text: str | bytes, output: Path | None, force: bool = False) -> None:
+    """Print (no file, or `-`), or write the whole file at once: nothing half-written on
+    failure, the file's mode kept (a new one gets the umask's), special files refused."""
+    if output is None or str(output) == "-":
         click.echo(text, nl=False)
         return
+    mode = _target_mode(output, force)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=output.resolve().parent, prefix=f".{output.name}.",
+        fd, tmp = tempfile.mkstemp(dir=output.absolute().parent, prefix=f".{output.name}.",
                                    suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
         os.replace(tmp, output)
+        tmp = None
     except OSError as exc:
+        raise CostcalcError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise CostcalcError(f"{output}: cannot write: {exc.strerror or exc}") from None
 
 
 def format_option(formats: type[Enum], default: Enum, help: str | None = None) -> Callable:
@@ -114,17 +193,36 @@ def spec_settings(func):
     return func
 
 
+def parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    out: dict[str, int] = {}
+    for item in values:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or key not in limits.NAMES or not text.strip().isdigit() \
+                or not text.isascii() or int(text) < 1:
+            raise click.BadParameter(f"'{item}': use NAME=N with N a positive integer and NAME "
+                                     f"one of {', '.join(limits.NAMES)}")
+        out[key] = int(text)
+    return out
+
+
 @click.group(cls=Group)
 @click.option("--columns", type=click.IntRange(min=40), default=None,
               help="Fix the table width (reproducible output).")
+@click.option("--limit", "limit_values", multiple=True, callback=parse_limits,
+              metavar="NAME=N", help="Raise (or lower) a bound on the work an input may cause, "
+              "e.g. --limit max_layers=5000000 (docs/limits.md).")
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 @click.version_option(package_name="costcalc")
 @click.pass_context
-def main(ctx: click.Context, columns: int | None) -> None:
+def main(ctx: click.Context, columns: int | None, limit_values: dict[str, int],
+         debug: bool) -> None:
     """Analytical cost model for convolutional networks: MACs, params, memory.
 
     SPEC is a path to a YAML spec, or the name of a bundled spec (see `costcalc list`).
     """
-    ctx.obj = {"columns": columns}
+    ctx.obj = {"columns": columns, "debug": debug}
+    ctx.with_resource(limits.override(**limit_values))
 
 
 @main.command("list")
@@ -160,8 +258,10 @@ def report_options(func):
                      default="framework", show_default=True,
                      help="What the params total counts."),
         format_option(Format, Format.table),
-        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write to a file instead of standard output."),
+        click.option("-o", "--output", type=click.Path(path_type=Path),
+                     help="Write to a file instead of standard output (`-`: standard output)."),
+        click.option("--force", is_flag=True,
+                     help="Let -o replace a symbolic link, FIFO or read-only file."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -175,11 +275,11 @@ def report_options(func):
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
-           fmt: Format, output: Path | None) -> None:
+           fmt: Format, output: Path | None, force: bool) -> None:
     """Per-layer and total costs of one network."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant)
-    write_output(render(result, fmt, ctx.obj["columns"]), output)
+    write_output(render(result, fmt, ctx.obj["columns"]), output, force)
 
 
 @main.command()
@@ -203,13 +303,13 @@ def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 @click.pass_context
 def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
-           fmt: Format, output: Path | None, profile: str, sram: str | None,
+           fmt: Format, output: Path | None, force: bool, profile: str, sram: str | None,
            weight_reuse: int | None, reuse: str, rf_per_mac: str | None, fuse: bool) -> None:
     """Energy and memory traffic per layer from a hardware profile (docs/energy.md)."""
     hardware = make_hardware(profile, sram, weight_reuse, reuse, rf_per_mac, fuse)
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, hardware=hardware)
-    write_output(render(result, fmt, ctx.obj["columns"]), output)
+    write_output(render(result, fmt, ctx.obj["columns"]), output, force)
 
 
 @main.group("plot")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import Problem, SpecError
 from .expr import ExprError, Unknown, Unresolved, evaluate, names_in
-from .schema import Field, FieldError, check_positive, coerce
+from .schema import Field, FieldError, check_bounds, coerce
 from .width import WidthRule, _exact
 
 
@@ -119,7 +119,7 @@ def _checked(field: Field, expression: Callable[[str], Any], file: str) -> Any:
     error is prefixed with what the field is."""
     try:
         value = coerce(field.hint, field.raw, expression)
-        check_positive(field.key, value)
+        check_bounds(field.key, field.hint, value)
         return value
     except ExprError as exc:
         raise SpecError(Problem(file, field.line, exc.what, exc.fix)) from None

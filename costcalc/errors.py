@@ -39,13 +39,30 @@ class SpecError(CostcalcError):
     """One or more problems in a spec, reported sorted by line."""
 
     def __init__(self, problems: list[Problem] | Problem):
+        from .limits import current
+
         items = [problems] if isinstance(problems, Problem) else list(problems)
         self.problems = tuple(sorted(items, key=lambda p: (p.file, p.line)))
-        super().__init__("\n".join(str(p) for p in self.problems))
+        shown = current().max_message_items  # a message lists this many, then says how many more
+        lines = [str(p) for p in self.problems[:shown]]
+        if len(self.problems) > shown:
+            lines.append(f"... and {len(self.problems) - shown:,} more problems (limit "
+                         "max_message_items)")
+        super().__init__("\n".join(lines))
 
 
 class ShapeError(CostcalcError):
     """A shape rule failed: raised by ops without location, re-raised by passes with it."""
+
+
+def capped(items: list[str], separator: str = ", ") -> str:
+    """A list for a message: at most max_message_items items, then how many more."""
+    from .limits import current
+
+    shown = current().max_message_items
+    text = separator.join(items[:shown])
+    return text + (f"{separator}... ({len(items) - shown:,} more)" if len(items) > shown
+                   else "")
 
 
 def did_you_mean(key: str, allowed: Iterable[str], otherwise: str | None = None) -> str:
@@ -55,4 +72,4 @@ def did_you_mean(key: str, allowed: Iterable[str], otherwise: str | None = None)
     close = difflib.get_close_matches(key, names, n=1)
     if close:
         return f"did you mean '{close[0]}'?"
-    return "allowed: " + ", ".join(names) if otherwise is None else otherwise
+    return "allowed: " + capped(names) if otherwise is None else otherwise

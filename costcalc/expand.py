@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import limits
 from .dims import ALPHA, Channels, Scaled, field_value, is_known
-from .errors import CostcalcError, Problem, SpecError, did_you_mean
+from .errors import CostcalcError, Problem, SpecError, capped, did_you_mean
 from .graph import Condition, Graph, Layer
 from .ops import OPS, Input
-from .schema import SCHEMAS, Field
+from .schema import SCHEMAS, Field, FieldError, Number, coerce
 from .spec import BlockCall, BlockDef, Entry, OpCall, Parallel, Residual, Spec, Variant
 
 MAX_ALPHA = 16
@@ -63,27 +64,54 @@ def build_graph(spec: Spec, width: float | None = None,
     """Expand a spec at the given settings into a graph. Explicit settings override the
     variant's, which override the spec's. The width is recorded on the graph, as the alpha the
     shape pass uses unless it is given another."""
+    if not isinstance(spec, Spec):
+        raise CostcalcError(f"build_graph takes a Spec (from load_spec or parse_spec), got "
+                            f"{type(spec).__name__}")
+    if args is not None and not isinstance(args, Mapping):
+        raise CostcalcError(f"args must be a mapping of argument names to numbers, got "
+                            f"{type(args).__name__}")
+    check_resolution(resolution)
     chosen = _variant(spec, variant)
     alpha = width if width is not None else (chosen.width if chosen and chosen.width is not None
                                              else spec.width.multiplier)
     check_width(alpha)
     res = resolution if resolution is not None else (chosen.resolution if chosen else None)
     size = spec.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
-    if min(size) < 1:
-        raise CostcalcError(f"resolution must be positive, got {res}")
     values = dict(spec.args)
     for key, value in {**(chosen.args if chosen else {}), **(args or {})}.items():
         if key not in spec.args:
             raise CostcalcError(f"{spec.file}: unknown argument '{key}'",
                                 did_you_mean(key, spec.args) if spec.args else
                                 "this spec declares no arguments")
-        values[key] = value
+        if isinstance(value, bool):
+            values[key] = value
+            continue
+        try:
+            values[key] = coerce(Number, value, _no_text)
+        except FieldError as exc:
+            raise CostcalcError(f"{spec.file}: argument '{key}': {exc.what}", exc.fix) from None
     return _Expander(spec, values).run(float(alpha), (size[0], size[1]))
 
 
 def check_width(alpha: Any) -> None:
-    if not (isinstance(alpha, int | float) and 0 < alpha <= MAX_ALPHA):
-        raise CostcalcError(f"width multiplier must be in (0, {MAX_ALPHA}], got {alpha}")
+    if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and 0 < alpha <= MAX_ALPHA):
+        raise CostcalcError(f"width multiplier must be in (0, {MAX_ALPHA}], got {alpha!r}")
+
+
+def check_resolution(res: Any) -> None:
+    """None, a positive int, or a pair of them."""
+    items = res if isinstance(res, tuple | list) else (res,)
+    if res is None:
+        return
+    if len(items) not in (1, 2) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                           and 1 <= v < 10**limits.current().max_int_digits
+                                           for v in items):
+        raise CostcalcError(f"resolution must be a positive integer or a pair of them, got "
+                            f"{res!r}")
+
+
+def _no_text(text: str) -> Any:
+    raise FieldError(f"expected a number, got the text {text!r}")
 
 
 def _variant(spec: Spec, name: str | None) -> Variant | None:
@@ -106,6 +134,8 @@ class _Expander:
     def __init__(self, spec: Spec, args: dict[str, Any]):
         self.spec, self.args = spec, args
         self.layers: list[Layer] = []
+        self.max_layers = limits.current().max_layers
+        self.sizes: dict[int, int] = {}  # id(entry) -> its fewest layers (see `least`)
 
     def fail(self, line: int, what: str, fix: str = "") -> SpecError:
         return SpecError(Problem(self.spec.file, line, what, fix))
@@ -118,8 +148,39 @@ class _Expander:
                      alpha, self.spec.paper_params)
 
     def add(self, layer: Layer) -> str:
+        if len(self.layers) >= self.max_layers:
+            raise self._too_many(layer.line, "the network expands to more layers")
         self.layers.append(layer)
         return layer.name
+
+    def _too_many(self, line: int, what: str) -> SpecError:
+        return SpecError(Problem(self.spec.file, line, f"{what} than {self.max_layers:,} (limit "
+                                 "max_layers)", limits.fix("max_layers")))
+
+    def least(self, entry: Entry) -> int:
+        """The fewest layers one repetition of an entry expands to (a repeat count written as
+        an expression counts as 1), so that `n` x this is checked before expansion."""
+        if id(entry) in self.sizes:
+            return self.sizes[id(entry)]
+        body = entry.body
+        if isinstance(body, OpCall):
+            size = 1 + (body.norm is not None and body.norm.raw != "none") \
+                + (body.act is not None and body.act.raw != "none")
+        elif isinstance(body, Parallel):
+            size = 1 + sum(self._least_all(branch) for branch in body.branches)
+        else:
+            size = self._least_all(self.spec.blocks[body.block].layers)
+        self.sizes[id(entry)] = size = min(size, self.max_layers + 1)
+        return size
+
+    def _least_all(self, entries: tuple[Entry, ...]) -> int:
+        total = 0
+        for entry in entries:
+            if entry.when is not None:
+                continue  # may be skipped
+            n = entry.n.value if entry.n is not None and entry.n.constant else 1
+            total += n * self.least(entry)
+        return min(total, self.max_layers + 1)
 
     def value(self, spec_field: Field, variables: Mapping[str, Any]) -> Any:
         return field_value(spec_field, variables, self.spec.file)
@@ -146,6 +207,9 @@ class _Expander:
             inputs = self.inputs(entry, scope, current, entries, index)
             variables["c_in"] = Channels(inputs[0])
             repeats = self.repeats(entry.n, variables) if entry.n is not None else 1
+            if len(self.layers) + repeats * self.least(entry) > self.max_layers:
+                raise self._too_many(entry.line, f"{entry.kind} repeated {repeats:,} times "
+                                     "expands the network to more layers")
             for rep in range(repeats):
                 if entry.name is None:
                     local = scope.auto_name(_base_name(entry))
@@ -154,7 +218,7 @@ class _Expander:
                 current = self.entry(entry, inputs, scope.prefix + local, scope, rep, own)
                 scope.names[local] = current
                 inputs = (current,)
-            if entry.name is not None:
+            if entry.name is not None and repeats > 0:  # n: 0 defines no layer of that name
                 scope.names[entry.name] = current
         return current
 
@@ -184,7 +248,7 @@ class _Expander:
             later = names.index(name, index)
             if path := _path(entries, names, later, index):
                 flow = [*reversed(path), index]
-                cycle = " -> ".join(names[i] or f"line {entries[i].line}" for i in flow)
+                cycle = capped([names[i] or f"line {entries[i].line}" for i in flow], " -> ")
                 return self.fail(line, f"cycle: {cycle}",
                                  "a layer cannot depend on its own output")
             return self.fail(line, f"'{name}' is used before it is defined (line "
@@ -277,21 +341,24 @@ def _base_name(entry: Entry) -> str:
     return entry.body.merge if isinstance(entry.body, Parallel) else entry.kind
 
 
-def _deps(entries: tuple[Entry, ...], names: list[str | None], i: int) -> list[int]:
-    if entries[i].inputs is None:
-        return [i - 1] if i > 0 else []
-    return [names.index(ref.name) for ref in entries[i].inputs if ref.name in names]
-
-
 def _path(entries: tuple[Entry, ...], names: list[str | None], start: int, goal: int) -> list[int]:
-    """A dependency path from entry `start` back to entry `goal`, or [] if there is none."""
-    stack, seen = [(start, [start])], set()
+    """A dependency path from entry `start` back to entry `goal`, or [] if there is none
+    (parent links, not copied paths: linear in the number of entries)."""
+    index = {name: i for i, name in enumerate(names) if name is not None}
+    parent: dict[int, int] = {start: start}
+    stack = [start]
     while stack:
-        i, path = stack.pop()
+        i = stack.pop()
         if i == goal:
-            return path
-        if i in seen:
-            continue
-        seen.add(i)
-        stack.extend((d, path + [d]) for d in _deps(entries, names, i))
+            path = [i]
+            while path[-1] != start:
+                path.append(parent[path[-1]])
+            return path[::-1]
+        entry = entries[i]
+        deps = ([i - 1] if i > 0 else []) if entry.inputs is None else \
+            [index[ref.name] for ref in entry.inputs if ref.name in index]
+        for d in deps:
+            if d not in parent:
+                parent[d] = i
+                stack.append(d)
     return []

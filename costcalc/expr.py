@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from .errors import CostcalcError
 from .width import _exact, make_divisible
 
@@ -93,20 +94,59 @@ FUNCTIONS: dict[str, Callable[..., Number]] = {
     "floor": _to_int(np.floor, math.floor),
     "abs": lambda value: np.abs(value) if _is_array(value) else abs(value),
 }
-_MAX_LEN = 500
-_MAX_EXPONENT = 64
 _HINT = "use numbers, names, + - * / // %, comparisons, and/or/not"
 
 
 @functools.lru_cache(maxsize=4096)
 def parse(text: str) -> ast.expr:
     """The expression's syntax tree (cached: spec expressions are evaluated many times)."""
-    if len(text) > _MAX_LEN:
-        raise ExprError(f"expression longer than {_MAX_LEN} characters")
+    bound = limits.current()
+    if len(text) > bound.max_expression_chars:
+        raise ExprError(f"expression longer than {bound.max_expression_chars} characters "
+                        "(limit max_expression_chars)", limits.fix("max_expression_chars"))
     try:
-        return ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
         raise ExprError(f"cannot parse expression '{text}'", _HINT) from None
+    if _depth(tree) > bound.max_expression_depth:
+        raise ExprError(f"expression nests deeper than {bound.max_expression_depth} levels "
+                        "(limit max_expression_depth)", limits.fix("max_expression_depth"))
+    return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """The nesting depth of a syntax tree, without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _check_size(value: Any, text: str) -> Any:
+    """Refuse a result that is not finite or has more digits than max_int_digits."""
+    digits = limits.current().max_int_digits
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise ExprError(f"expression '{text}' gives a value that is not finite")
+        return value
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        raise ExprError(f"expression '{text}' gives {value}, not a finite number")
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool) \
+            and abs(value) >= 10 ** digits:
+        raise ExprError(f"expression '{text}' gives a number of more than {digits} digits "
+                        "(limit max_int_digits)", limits.fix("max_int_digits"))
+    return value
+
+
+def _power_too_large(left: Any, right: Any) -> bool:
+    """Whether left ** right would pass max_int_digits, judged before computing it."""
+    base = np.max(np.abs(left)) if isinstance(left, np.ndarray) else abs(left)
+    exponent = np.max(right) if isinstance(right, np.ndarray) else right
+    if base <= 1 or exponent <= 0:
+        return False
+    return float(exponent) * math.log10(float(base)) >= limits.current().max_int_digits
 
 
 @functools.lru_cache(maxsize=4096)
@@ -155,7 +195,11 @@ def _check_constant(node: ast.Constant, text: str) -> None:
 def evaluate(text: str, names: Mapping[str, Number]) -> Number:
     """Evaluate `text` with `names` bound; raise ExprError on anything outside the grammar,
     Unresolved when it needs the value of an `Unknown`."""
-    return _Evaluator(text, names).visit(parse(text))
+    tree = parse(text)
+    try:
+        return _Evaluator(text, names).visit(tree)
+    except (OverflowError, ZeroDivisionError, ArithmeticError) as exc:
+        raise ExprError(f"cannot evaluate '{text}': {exc}") from None
 
 
 class _Evaluator:
@@ -170,7 +214,7 @@ class _Evaluator:
 
     def visit_Constant(self, node: ast.Constant) -> Number:
         _check_constant(node, self.text)
-        return node.value
+        return _check_size(node.value, self.text)
 
     def visit_Name(self, node: ast.Name) -> Number:
         if node.id in ("true", "True"):
@@ -192,14 +236,17 @@ class _Evaluator:
         if fn is None:
             return self.visit(node.op)
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Pow) and np.any(np.abs(right) > _MAX_EXPONENT):
-            raise ExprError(f"exponent {right} too large in expression '{self.text}'")
+        if isinstance(node.op, ast.Pow) and _power_too_large(left, right):
+            raise ExprError(f"'{ast.unparse(node)}' gives a number of more than "
+                            f"{limits.current().max_int_digits} digits in expression "
+                            f"'{self.text}' (limit max_int_digits)",
+                            limits.fix("max_int_digits"))
         if isinstance(node.op, _DIVISIONS) and np.any(np.equal(right, 0)):
             raise ExprError(f"division by zero in expression '{self.text}'")
-        return fn(left, right)
+        return _check_size(fn(left, right), self.text)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Number:
-        value = self.visit(node.operand)
+        value = _check_size(self.visit(node.operand), self.text)
         if isinstance(node.op, ast.USub):
             return -value
         if isinstance(node.op, ast.UAdd):
@@ -244,7 +291,10 @@ class _Evaluator:
     def visit_Call(self, node: ast.Call) -> Number:
         _check_call(node)
         args = [self.visit(arg) for arg in node.args]
+        if node.func.id == "make_divisible" and len(args) > 1 and np.any(np.less_equal(args[1],
+                                                                                        0)):
+            raise ExprError(f"{ast.unparse(node)}: the divisor must be positive")
         try:
-            return FUNCTIONS[node.func.id](*args)
-        except (TypeError, ValueError) as exc:
+            return _check_size(FUNCTIONS[node.func.id](*args), self.text)
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
             raise ExprError(f"{ast.unparse(node)}: {exc}") from None

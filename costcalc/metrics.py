@@ -145,9 +145,9 @@ DTYPE_BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8": 8, "int4": 4}
 
 def dtype_bits(dtype: str) -> int:
     """Bits per element: fp32, fp16, bf16, int8, int4, or any width written `<n>bit`."""
-    if dtype in DTYPE_BITS:
+    if isinstance(dtype, str) and dtype in DTYPE_BITS:
         return DTYPE_BITS[dtype]
-    match = re.fullmatch(r"(\d+)bits?", dtype)
+    match = re.fullmatch(r"([0-9]+)bits?", dtype) if isinstance(dtype, str) else None
     if match and 1 <= int(match.group(1)) <= 64:
         return int(match.group(1))
     raise CostcalcError(f"unknown dtype '{dtype}'", "use fp32, fp16, bf16, int8, int4 or a bit "

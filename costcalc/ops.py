@@ -89,6 +89,9 @@ def pads(pad: Padding) -> tuple[int, int, int, int]:
         return (pad, pad, pad, pad)
     if len(pad) == 2:
         return (pad[0], pad[0], pad[1], pad[1])
+    if len(pad) != 4:
+        raise ShapeError(f"pad has {len(pad)} value{'s' * (len(pad) != 1)}",
+                         "write one number, [height, width] or [top, bottom, left, right]")
     return (pad[0], pad[1], pad[2], pad[3])
 
 
@@ -341,7 +344,13 @@ class Pool(OpBase):
         x = xs[0]
         if self.global_:
             return Shape(x.c, 1, 1)
-        h, w = spatial(x, as_pair(self.kernel), as_pair(self.stride), self.pad, ceil=self.ceil)
+        kernel = as_pair(self.kernel)
+        if self.pad != "same":  # a window of padding only (PyTorch: pad <= kernel / 2)
+            top, bottom, left, right = pads(self.pad)
+            if 2 * max(top, bottom) > kernel[0] or 2 * max(left, right) > kernel[1]:
+                raise ShapeError(f"pad {self.pad} is more than half the kernel {self.kernel}",
+                                 "pooling padding must be at most half the kernel")
+        h, w = spatial(x, kernel, as_pair(self.stride), self.pad, ceil=self.ceil)
         return Shape(x.c, h, w)
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import ops
+from . import limits, ops
 from .errors import CostcalcError, did_you_mean
 from .expr import Unknown
 from .ops import OPS, ParamCounts
@@ -64,7 +64,22 @@ def _whole(value: Any) -> bool:
     return bool(np.all(np.equal(np.mod(value, 1), 0)))
 
 
+def _checked_number(value: Any) -> Any:
+    """NaN and infinities are never numbers of a spec; integers are bounded (max_int_digits)."""
+    kind = _kind(value)
+    if kind == "f" and not bool(np.all(np.isfinite(value))):
+        raise FieldError(f"expected a finite number, got {_show(value)}",
+                         "NaN and infinity are not allowed")
+    if kind in ("i", "u") and not isinstance(value, np.ndarray):
+        digits = limits.current().max_int_digits
+        if abs(value) >= 10 ** digits:
+            raise FieldError(f"the integer has more than {digits} digits (limit "
+                             "max_int_digits)", limits.fix("max_int_digits"))
+    return value
+
+
 def _as_int(value: Any, evaluate_expr: Evaluate) -> Any:
+    _checked_number(value)
     if isinstance(value, str):
         text, value = value, evaluate_expr(value)
         if isinstance(value, Unknown):
@@ -89,6 +104,7 @@ def _as_number(value: Any, evaluate_expr: Evaluate, whole_to_int: bool = True) -
         return value
     if _kind(value) not in ("i", "u", "f"):
         raise FieldError(f"expected a number, got {describe(value)}")
+    _checked_number(value)
     if not whole_to_int:
         return np.asarray(value, dtype=float) if isinstance(value, np.ndarray) else float(value)
     if _kind(value) == "f" and not isinstance(written, float) and _whole(value):
@@ -177,12 +193,28 @@ def _coerce_union(options: tuple[Any, ...], value: Any, evaluate_expr: Evaluate)
 
 # Fields that must be at least 1 wherever they appear (an op's own rules check the rest).
 POSITIVE_FIELDS = {"out", "kernel", "stride", "dilation", "groups", "parts", "size", "kernels",
-                   "channels", "height", "width", "factor", "vocab", "dim", "hidden",
-                   "num_layers"}
+                   "channels", "height", "width", "resolution", "factor", "vocab", "dim",
+                   "hidden", "num_layers"}
+
+
+# Fields that are fractions: at least 0 and below 1 (a dropout rate of 1 drops everything).
+FRACTION_FIELDS = {"rate"}
+
+
+def check_bounds(key: str, hint: Any, value: Any) -> None:
+    """The bounds a field's name implies (check_positive), for the fields of layer kinds and
+    of a spec's input, width and variants. A block argument means what its block makes of it
+    (DeepLab's `rate` is a dilation, not a dropout rate), so it has none."""
+    if hint is not Number:
+        check_positive(key, value)
 
 
 def check_positive(key: str, value: Any) -> None:
-    """Fields named in POSITIVE_FIELDS must be at least 1 (numbers or arrays of them)."""
+    """Fields named in POSITIVE_FIELDS must be at least 1 (numbers or arrays of them), those in
+    FRACTION_FIELDS in [0, 1)."""
+    if key in FRACTION_FIELDS and _kind(value) in ("i", "u", "f") \
+            and not bool(np.all((np.asarray(value) >= 0) & (np.asarray(value) < 1))):
+        raise FieldError(f"'{key}' must be at least 0 and below 1, got {_show(value)}")
     if key not in POSITIVE_FIELDS:
         return
     items = value if isinstance(value, tuple) else (value,)

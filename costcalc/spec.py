@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from . import limits
 from .bundled import resolve
-from .errors import CostcalcError, Problem, SpecError, did_you_mean
+from .errors import CostcalcError, Problem, SpecError, capped, did_you_mean
 from .expr import ExprError, Unknown, check_syntax
 from .ops import OPS
 from .schema import (
@@ -37,7 +38,7 @@ from .schema import (
     Field,
     FieldError,
     Number,
-    check_positive,
+    check_bounds,
     coerce,
     describe,
 )
@@ -156,21 +157,37 @@ class Spec:
 
 def load_spec(ref: str | Path) -> Spec:
     """Read and validate a spec file (a path, or the name of a bundled spec)."""
+    if not isinstance(ref, str | Path):
+        raise CostcalcError(f"a spec is a path or the name of a bundled spec, got "
+                            f"{type(ref).__name__}")
     path = resolve(ref)
     file = str(path) if Path(ref).is_file() else path.name
+    bound = limits.current().max_file_bytes
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(bound + 1)
+        if len(data) > bound:
+            raise CostcalcError(f"{file}: the file is larger than {bound:,} bytes (limit "
+                                "max_file_bytes)", limits.fix("max_file_bytes"))
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CostcalcError(f"{ref}: cannot read: {exc}") from None
     return parse_spec(text, file)
 
 
 def parse_spec(text: str, file: str = "<spec>") -> Spec:
+    if not isinstance(text, str) or not isinstance(file, str):
+        raise CostcalcError("parse_spec takes the spec's text and a file name (str), got "
+                            f"{type(text).__name__} and {type(file).__name__}")
     return _Parser(file).spec(parse_yaml(text, file))
 
 
 # ---------------------------------------------------------------------------------------------
 # The parser: YAML nodes -> the records above, collecting every problem
+
+
+# Names every expression may read; an argument of the same name would silently hide one.
+BUILTIN_NAMES = frozenset({"c_in", "c_out", "alpha", "true", "false", "True", "False"})
 
 
 class _Expression(Unknown):
@@ -204,6 +221,7 @@ class _Parser:
         self.problems: list[Problem] = []
         self.block_nodes: dict[str, Node] = {}
         self.defaults: dict[str, dict[str, Field]] = {}
+        self.verdicts: dict[tuple[Any, ...], tuple[bool, Any, FieldError | None]] = {}
 
     def problem(self, line: int, what: str, fix: str = "") -> None:
         self.problems.append(Problem(self.file, line, what, fix))
@@ -223,12 +241,24 @@ class _Parser:
 
     def checked(self, key: str, node: Node, hint: Any, what: str) -> tuple[bool, Any]:
         """(True, value) when the node fits `hint`, an expression standing as _Expression;
-        else (False, None) and a problem."""
-        try:
-            value = coerce(hint, plain(node), _syntax_only)
-            check_positive(key, value)
-        except FieldError as exc:
-            self.problem(node.line, f"{what}: {exc.what}", exc.fix)
+        else (False, None) and a problem. A scalar's verdict is kept: large specs repeat the
+        same few values thousands of times."""
+        raw = node.value
+        memo = (key, hint, type(raw), raw) if isinstance(raw, int | float | str) \
+            or raw is None else None
+        verdict = self.verdicts.get(memo) if memo is not None else None
+        if verdict is None:
+            try:
+                value = coerce(hint, plain(node), _syntax_only)
+                check_bounds(key, hint, value)
+                verdict = (True, value, None)
+            except FieldError as exc:
+                verdict = (False, None, exc)
+            if memo is not None:
+                self.verdicts[memo] = verdict
+        ok, value, error = verdict
+        if error is not None:
+            self.problem(node.line, f"{what}: {error.what}", error.fix)
             return False, None
         return True, value
 
@@ -257,7 +287,8 @@ class _Parser:
         for key in ("version", "name", "input", "layers"):
             if key not in top and isinstance(root.value, dict):
                 self.problem(1, f"missing required field '{key}'")
-        if "version" in top and top["version"].value != 1:
+        if "version" in top and (top["version"].value != 1
+                                 or isinstance(top["version"].value, bool)):
             self.problem(top["version"].line, f"unsupported version {top['version'].value!r}",
                          "write `version: 1`")
         channels, size = self._input(top.get("input"))
@@ -308,14 +339,32 @@ class _Parser:
         self.keys(entries, WIDTH_KEYS, "width")
         values = {k: self.constant(k, v, WIDTH_KEYS[k], f"width: '{k}'")
                   for k, v in entries.items() if k in WIDTH_KEYS}
+        for key in ("divisor", "min"):  # a zero would round channel counts to zero
+            if isinstance(values.get(key), int) and values[key] < 1:
+                self.problem(entries[key].line, f"width: '{key}' must be at least 1, got "
+                             f"{values[key]}")
+                values[key] = None
+        multiplier = values.get("multiplier")
+        if multiplier is not None and not 0 < multiplier <= 16:
+            self.problem(entries["multiplier"].line, "width: 'multiplier' must be in (0, 16], "
+                         f"got {multiplier}")
+            values["multiplier"] = None
         return WidthRule(**{k: v for k, v in values.items() if v is not None})
 
     def _numbers(self, node: Node | None, what: str) -> dict[str, Any]:
         """Spec and variant `args`: numbers or true/false, never expressions."""
         out: dict[str, Any] = {}
         for key, value in (self.mapping(node, what) if node is not None else {}).items():
-            if isinstance(value.value, bool | int | float):
+            if key in BUILTIN_NAMES:
+                self.problem(value.line, f"{what}: argument '{key}' would hide the built-in "
+                             f"name '{key}'", "choose another name")
+            elif isinstance(value.value, bool):
                 out[key] = value.value
+            elif isinstance(value.value, int | float):
+                try:
+                    out[key] = coerce(Number, value.value, _syntax_only)
+                except FieldError as exc:
+                    self.problem(value.line, f"{what}: '{key}': {exc.what}", exc.fix)
             else:
                 self.problem(value.line, f"{what}: '{key}' must be a number or true/false, got "
                              f"{describe(value.value)}")
@@ -340,6 +389,9 @@ class _Parser:
             self.keys(entries, VARIANT_KEYS, what)
             width = self.constant("width", entries["width"], float, f"{what}: 'width'") \
                 if "width" in entries else None
+            if width is not None and not 0 < width <= 16:
+                self.problem(entries["width"].line, f"{what}: 'width' must be in (0, 16], got "
+                             f"{width}")
             res = self.constant("resolution", entries["resolution"], int | tuple[int, int],
                                 f"{what}: 'resolution'") if "resolution" in entries else None
             vargs = self._numbers(entries.get("args"), f"{what}: args")
@@ -383,7 +435,10 @@ class _Parser:
         args: dict[str, Field | None] = {}
         for key, value in (self.mapping(entries["args"], f"{what}: args")
                            if "args" in entries else {}).items():
-            if value.value is None:
+            if key in BUILTIN_NAMES:
+                self.problem(value.line, f"{what}: argument '{key}' would hide the built-in "
+                             f"name '{key}'", "choose another name")
+            elif value.value is None:
                 args[key] = None
             elif isinstance(value.value, int | float) and not isinstance(value.value, bool):
                 args[key] = self.field(key, value, Number, f"{what}: '{key}'")
@@ -428,7 +483,7 @@ class _Parser:
             if path and path[0] not in reported:
                 reported.update(path)
                 line = next(line for used, line in uses[path[-1]] if used == path[0])
-                cycle = " -> ".join([*path, path[0]])
+                cycle = capped([*path, path[0]], " -> ")
                 self.problem(line, f"block '{path[0]}' uses itself"
                              + (f" through {cycle}" if len(path) > 1 else ""),
                              "blocks cannot be recursive")
@@ -536,6 +591,11 @@ class _Parser:
         if branches is None or not isinstance(branches.value, list):
             self.problem(line, "parallel: 'branches' must be a list of layer lists")
             return None
+        if not branches.value:
+            self.problem(branches.line, "parallel: 'branches' is empty",
+                         "give at least one branch, each a list of layers")
+            return None
+        # An empty branch is the identity (the branch input itself).
         return Parallel(tuple(self.entries(branch) for branch in branches.value), merge)
 
     def _block_call(self, kind: str, fields: Mapping[str, Node], line: int) -> BlockCall | None:

@@ -40,6 +40,11 @@ class WidthRule:
 
     def apply(self, channels: Any, alpha: Any) -> Any:
         """Scale channel counts by alpha; where alpha = 1 they stay as written."""
+        if not isinstance(channels, np.ndarray) and not isinstance(alpha, np.ndarray):
+            if alpha == 1.0:
+                return channels  # exact, however large
+            if abs(channels) > 2**53:  # float arithmetic would not be exact
+                return self._exact_scalar(int(channels), alpha)
         value = np.multiply(channels, alpha)
         if self.round == "truncate":
             scaled = np.maximum(np.trunc(value), self.min)
@@ -48,3 +53,17 @@ class WidthRule:
         else:
             scaled = np.maximum(np.rint(value), self.min)  # half to even, as Python's round
         return _exact(np.where(np.equal(alpha, 1.0), channels, scaled))
+
+    def _exact_scalar(self, channels: int, alpha: float) -> int:
+        """The same rules in exact rational arithmetic, for counts past float precision."""
+        import math
+        from fractions import Fraction
+
+        value = Fraction(channels) * Fraction(alpha)
+        if self.round == "truncate":
+            return max(math.trunc(value), self.min)
+        if self.round == "nearest":
+            return max(round(value), self.min)
+        d = self.divisor
+        rounded = max(self.min, math.trunc(value + Fraction(d, 2)) // d * d)
+        return rounded + d if rounded < Fraction(9, 10) * value else rounded

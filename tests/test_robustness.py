@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +16,8 @@ TEXTS = [p.read_text(encoding="utf-8") for p in bundled_specs()
          if p.stem in {"mobilenet_v2", "squeezenet_v1_0", "resnet", "shufflenet_v2"}]
 TOKENS = ["0", "-1", "1.5", "no", "null", "[]", "{}", "'x'", "depthwise", "same", "[1, 2, 3]",
           "c_in*0", "1e9", "true", "{a: 1}", "-", "conv", "add", "inputs: [input]", "\n", "::",
-          ":", "9999999999", "1/0", "!!int x", "!tag 3", "&a", "*a", "'", "\"", "#"]
+          ":", "9999999999", "1/0", "!!int x", "!tag 3", "&a", "*a", "'", "\"", "#", ".nan",
+          ".inf", "'(9**64)**64'", "'10**9'", "1000000000", "[1]", "'[/]'", "!!omap", "0.0"]
 
 
 @st.composite
@@ -28,7 +31,9 @@ def mutated_spec(draw) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The long run: COSTCALC_FUZZ_EXAMPLES=2000 pytest tests/test_robustness.py (see test_fuzz.py).
+@settings(max_examples=int(os.environ.get("COSTCALC_FUZZ_EXAMPLES", "150")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(text=mutated_spec())
 def test_broken_specs_fail_cleanly(text: str) -> None:
     try:
