@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -14,6 +15,7 @@ from typing import Any
 import click
 
 from .bundled import bundled_specs
+from .deployment import STORAGE, ModelSize, Transfer, parse_densities
 from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import PARAM_CONVENTIONS
@@ -168,17 +170,62 @@ def report_options(func):
     return func
 
 
+def deploy_options(func):
+    """Model size (--weight-bits, --density, --storage, --index-bits) and split-computing
+    transfer (--pdu, --cut); the command receives `size` and `transfer` (None when not asked)."""
+    options = [
+        click.option("--weight-bits", type=int, default=None,
+                     help="Bits per stored weight, 1..32 (sparse: per codebook code, 1..16). "
+                          "Any size option adds the model-size metrics (docs/deploy.md)."),
+        click.option("--density", "densities", multiple=True, metavar="[NAME=]D",
+                     help="Fraction of weights kept after pruning, in (0, 1]: 0.35 for every "
+                          "layer, or NAME=0.2 for a layer or block (repeatable)."),
+        click.option("--storage", type=click.Choice(STORAGE), default=None,
+                     help="dense (every weight, zeros included; default) or sparse (Deep "
+                          "Compression: codebook, codes, relative indices, fillers)."),
+        click.option("--index-bits", type=int, default=None,
+                     help="Relative-index width of sparse storage, 1..16 (default 4)."),
+        click.option("--pdu", type=int, default=None,
+                     help="Packet payload in bytes: adds each layer's output bytes and packets "
+                          "(split computing)."),
+        click.option("--cut", default=None,
+                     help="Split after this layer: bytes and packets sent, device MACs "
+                          "(needs --pdu)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+
+    def wrapper(*args: Any, weight_bits: int | None, densities: tuple[str, ...],
+                storage: str | None, index_bits: int | None, pdu: int | None,
+                cut: str | None, **kwargs: Any) -> Any:
+        size = None
+        if weight_bits is not None or densities or storage is not None or index_bits is not None:
+            size = ModelSize(32 if weight_bits is None else weight_bits,
+                             parse_densities(densities), storage or "dense",
+                             4 if index_bits is None else index_bits)
+        if cut is not None and pdu is None:
+            raise CostcalcError("--cut needs --pdu (the packet payload in bytes)",
+                                "add e.g. --pdu 116")
+        transfer = None if pdu is None else Transfer(pdu, cut)
+        return func(*args, size=size, transfer=transfer, **kwargs)
+
+    functools.update_wrapper(wrapper, func)
+    return wrapper
+
+
 @main.command()
 @click.argument("spec")
 @spec_settings
 @report_options
+@deploy_options
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
-           fmt: Format, output: Path | None) -> None:
+           fmt: Format, output: Path | None, size: ModelSize | None,
+           transfer: Transfer | None) -> None:
     """Per-layer and total costs of one network."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
-                     params=params, args=sets, variant=variant)
+                     params=params, args=sets, variant=variant, size=size, transfer=transfer)
     write_output(render(result, fmt, ctx.obj["columns"]), output)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .deployment import ModelSize, Transfer
 from .errors import CostcalcError, did_you_mean
 from .graph import Graph
 from .hardware import Hardware
@@ -163,6 +164,8 @@ class Settings:
     dtype: str = "fp32"
     params: str = "framework"
     hardware: Hardware | None = None  # with it, the traffic and energy metrics are measured
+    size: ModelSize | None = None  # with it, the model-size metrics (deploy.py)
+    transfer: Transfer | None = None  # with it, the split-computing transfer metrics
 
     def __post_init__(self) -> None:
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
