@@ -262,6 +262,79 @@ def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 @main.command()
 @click.argument("spec")
 @spec_settings
+@report_options
+@click.option("--hardware", "profile", default=None,
+              help="A profile with peak_macs_per_s and bandwidth_bytes_per_s (bundled name or "
+                   "file), for the roofline.")
+@click.option("--peak", type=float, default=None, help="Peak MAC/s (overrides the profile's).")
+@click.option("--bandwidth", type=float, default=None,
+              help="Memory bandwidth in bytes/s (overrides the profile's).")
+@click.option("--efficiency", type=float, default=1.0, show_default=True,
+              help="Fraction of the peak a layer reaches, in (0, 1].")
+@click.option("--calibrate", "times", type=click.Path(dir_okay=False, path_type=Path),
+              help="Measured times: a CSV `layer,ms` (layers of SPEC) or `network,ms` "
+                   "(bundled specs, spec@variant, at --batch); fits the --fit coefficients.")
+@click.option("--fit", "features", default="macs,pooled", show_default=True,
+              help="The coefficients: comma-separated from macs, pooled, bytes, elements.")
+@click.option("--holdout", multiple=True, metavar="NAME",
+              help="A point left out of the fit and predicted (repeatable).")
+@click.option("--predict", "predict_times", type=click.Path(dir_okay=False, path_type=Path),
+              help="A second times CSV, every point predicted from the fit (another clock).")
+@click.option("--clock-ratio", type=float, default=1.0, show_default=True,
+              help="The --predict clock over the calibration clock (80 MHz / 216 MHz: 0.3704).")
+@click.option("--clock", "clock_hz", type=float, default=None,
+              help="The calibration clock in Hz: also print cycles per unit.")
+@click.pass_context
+def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
+            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
+            fmt: Format, output: Path | None, profile: str | None, peak: float | None,
+            bandwidth: float | None, efficiency: float, times: Path | None, features: str,
+            holdout: tuple[str, ...], predict_times: Path | None, clock_ratio: float,
+            clock_hz: float | None) -> None:
+    """Roofline latency per layer, and a least-squares calibration (docs/deploy.md)."""
+    from .deployment import Roofline
+    from .latency import fit, read_times, render_fit, timed_points
+
+    device = load_profile(profile) if profile is not None else None
+    peak = peak if peak is not None else device and device.peak_macs_per_s
+    bandwidth = bandwidth if bandwidth is not None else device and device.bandwidth_bytes_per_s
+    if (peak is None or bandwidth is None) and times is None:
+        missing = " and ".join(n for n, v in (("peak_macs_per_s", peak),
+                                               ("bandwidth_bytes_per_s", bandwidth)) if v is None)
+        where = f"profile {device.name} ({device.file}) has no {missing}" if device else \
+            "no device given"
+        raise CostcalcError(f"latency: {where}", "pass --hardware with a profile that has "
+                            "peak_macs_per_s and bandwidth_bytes_per_s, or --peak and "
+                            "--bandwidth, or --calibrate times.csv")
+    roofline = None if peak is None or bandwidth is None else \
+        Roofline(peak, bandwidth, efficiency, device.name if device else "")
+    result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
+                     params=params, args=sets, variant=variant, latency=roofline)
+    text = render(result, fmt, ctx.obj["columns"]) if roofline is not None else ""
+    if times is not None:
+        if fmt not in (Format.table, Format.markdown):
+            raise CostcalcError("the calibration is printed as text",
+                                "use --format table or markdown with --calibrate")
+        from .report import _pipeline
+
+        graph, shapes = _pipeline(spec, width, resolution, sets, variant)
+        points = []
+        for path in (times, predict_times):
+            if path is None:
+                points.append([])
+                continue
+            kind, rows = read_times(path)
+            points.append(timed_points(kind, rows, str(path), graph, shapes, batch,
+                                       result.bits))
+        chosen = [f.strip() for f in features.split(",") if f.strip()]
+        text += render_fit(fit(points[0], chosen, holdout, points[1], str(times), clock_ratio),
+                           clock_hz)
+    write_output(text, output)
+
+
+@main.command()
+@click.argument("spec")
+@spec_settings
 def validate(spec: str, width: float | None, resolution: Any, variant: str | None,
              sets: dict[str, Any]) -> None:
     """Check a spec (schema, expressions, shapes) without reporting."""

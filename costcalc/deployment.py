@@ -155,3 +155,40 @@ def as_transfer(value: Transfer | Mapping[str, Any] | None) -> Transfer | None:
     if not isinstance(value, Mapping) or set(value) - keys or "pdu" not in value:
         raise CostcalcError(f"transfer settings take pdu (required) and cut, got {value!r}")
     return Transfer(**value)
+
+
+@dataclass(frozen=True, slots=True)
+class Roofline:
+    """A device for the roofline latency model (docs/deploy.md, "Latency"): peak MACs per
+    second, memory bandwidth in bytes per second, and the fraction of the peak a layer
+    reaches (efficiency, in (0, 1])."""
+
+    peak_macs_per_s: float
+    bandwidth_bytes_per_s: float
+    efficiency: float = 1.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        for what, value in (("peak MAC/s", self.peak_macs_per_s),
+                            ("bandwidth (bytes/s)", self.bandwidth_bytes_per_s)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not value > 0 or value == float("inf"):
+                raise CostcalcError(f"{what} must be a positive number, got {value!r}")
+        if isinstance(self.efficiency, bool) or not isinstance(self.efficiency, int | float) \
+                or not 0 < self.efficiency <= 1:
+            raise CostcalcError(f"--efficiency must be in (0, 1], got {self.efficiency!r}")
+
+    def describe(self) -> str:
+        name = f"{self.name}: " if self.name else ""
+        return (f"{name}peak {self.peak_macs_per_s:.4g} MAC/s x efficiency {self.efficiency:g}, "
+                f"bandwidth {self.bandwidth_bytes_per_s:.4g} B/s; time = max(MACs / (peak x "
+                "efficiency), bytes moved / bandwidth), bytes = weights + inputs + output")
+
+
+def as_roofline(value: Roofline | Mapping[str, Any] | None) -> Roofline | None:
+    if value is None or isinstance(value, Roofline):
+        return value
+    keys = {"peak_macs_per_s", "bandwidth_bytes_per_s", "efficiency", "name"}
+    if not isinstance(value, Mapping) or set(value) - keys:
+        raise CostcalcError(f"latency settings take {', '.join(sorted(keys))}, got {value!r}")
+    return Roofline(**value)

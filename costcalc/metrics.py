@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .deployment import ModelSize, Transfer
+from .deployment import ModelSize, Roofline, Transfer
 from .errors import CostcalcError, did_you_mean
 from .graph import Graph
 from .hardware import Hardware
@@ -166,6 +166,7 @@ class Settings:
     hardware: Hardware | None = None  # with it, the traffic and energy metrics are measured
     size: ModelSize | None = None  # with it, the model-size metrics (deploy.py)
     transfer: Transfer | None = None  # with it, the split-computing transfer metrics
+    latency: Roofline | None = None  # with it, the roofline latency metrics
 
     def __post_init__(self) -> None:
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:

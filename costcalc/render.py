@@ -55,7 +55,7 @@ def header_lines(report: Report) -> list[str]:
     c, h, w = report.input
     conv = report.conventions()
     hardware = [f"{key.replace('_', ' ')}: {conv[key]}"
-                for key in ("hardware", "storage", "split") if key in conv]
+                for key in ("hardware", "storage", "split", "roofline") if key in conv]
     return [
         f"{report.network}  ({report.source})" if report.source else report.network,
         f"input {c}x{h}x{w} | batch {report.batch} | width {report.width:g} | dtype "

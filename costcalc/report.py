@@ -12,8 +12,8 @@ from functools import reduce
 from pathlib import Path
 from typing import Any, Literal
 
-from . import deploy, energy, metrics
-from .deployment import ModelSize, Transfer, as_size, as_transfer
+from . import deploy, energy, latency, metrics
+from .deployment import ModelSize, Roofline, Transfer, as_roofline, as_size, as_transfer
 from .errors import CostcalcError
 from .expand import build_graph, check_width
 from .graph import Graph
@@ -49,8 +49,8 @@ Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]
 SHOWS = frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})
 FORMATS = frozenset({"count", "bytes", "percent", "ratio", "energy"})
 # energy: measured when the settings give a hardware profile; size: a ModelSize; transfer: a
-# Transfer (each family is measured only with its settings)
-FAMILIES = ("core", "energy", "size", "transfer")
+# Transfer; latency: a Roofline (each family is measured only with its settings)
+FAMILIES = ("core", "energy", "size", "transfer", "latency")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,13 +219,26 @@ def _deploy_metrics() -> tuple[Metric, ...]:
     return tuple(size + transfer)
 
 
-METRICS = CORE_METRICS + _energy_metrics() + _deploy_metrics()
+LATENCY_METRICS: tuple[Metric, ...] = (
+    Metric("latency_ms", "ms", "ratio", "latency (roofline, ms)", layer=latency.latency_ms,
+           column="latency ms", shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+    Metric("compute_ms", "ms", "ratio", "compute time (ms)", layer=latency.compute_ms,
+           column="compute ms", shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+    Metric("memory_ms", "ms", "ratio", "memory time (ms)", layer=latency.memory_ms,
+           column="memory ms", shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+    Metric("compute_bound", "layer", "count", "compute-bound layers",
+           layer=latency.compute_bound, column="compute-bound",
+           shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+)
+
+METRICS = CORE_METRICS + _energy_metrics() + _deploy_metrics() + LATENCY_METRICS
 
 
 def _family_on(family: str, settings: Settings) -> bool:
     return {"core": True, "energy": settings.hardware is not None,
             "size": settings.size is not None,
-            "transfer": settings.transfer is not None}[family]
+            "transfer": settings.transfer is not None,
+            "latency": settings.latency is not None}[family]
 
 
 def measured(settings: Settings) -> tuple[Metric, ...]:
@@ -325,7 +338,7 @@ class Report:
     @property
     def view(self) -> str:
         """The family whose per-layer columns the renderers show."""
-        for family in ("energy", "size", "transfer"):  # the first whose settings are given
+        for family in ("energy", "latency", "size", "transfer"):  # the first one given
             if _family_on(family, self.settings):
                 return family
         return "core"
@@ -361,6 +374,8 @@ class Report:
             out["storage"] = self.settings.size.describe()
         if self.settings.transfer is not None:
             out["split"] = self.settings.transfer.describe()
+        if self.settings.latency is not None:
+            out["roofline"] = self.settings.latency.describe()
         return out
 
     def per_image(self) -> dict[str, Any]:
@@ -403,13 +418,15 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
             args: Mapping[str, Any] | None = None, variant: str | None = None,
             hardware: Hardware | str | Mapping[str, Any] | None = None,
             size: ModelSize | Mapping[str, Any] | None = None,
-            transfer: Transfer | Mapping[str, Any] | None = None) -> Report:
+            transfer: Transfer | Mapping[str, Any] | None = None,
+            latency: Roofline | Mapping[str, Any] | None = None) -> Report:
     """Every metric of a network at one setting. With `hardware` (a Hardware, a profile name or
     path, or a mapping of make_hardware's arguments) traffic and energy are measured too; with
     `size` (a ModelSize or its fields) the model size; with `transfer` (a Transfer or its
-    fields: pdu, cut) the split-computing transfer."""
+    fields: pdu, cut) the split-computing transfer; with `latency` (a Roofline or its fields)
+    the roofline latency."""
     settings = Settings(batch, dtype, params, as_hardware(hardware), as_size(size),
-                        as_transfer(transfer))
+                        as_transfer(transfer), as_roofline(latency))
     graph, shapes = _pipeline(spec, width, resolution, args, variant)
     measured = measure(graph, shapes, settings)
     bucket = metrics.buckets(graph, shapes)
