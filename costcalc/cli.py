@@ -18,7 +18,7 @@ from .bundled import bundled_specs
 from .deployment import STORAGE, ModelSize, Transfer, parse_densities
 from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
-from .metrics import PARAM_CONVENTIONS
+from .metrics import COUNT_PROFILES, PARAM_CONVENTIONS
 from .render import Format, FormulaFormat, formula_list, render, render_formula
 from .report import analyze
 from .spec import load_spec
@@ -171,8 +171,9 @@ def report_options(func):
 
 
 def deploy_options(func):
-    """Model size (--weight-bits, --density, --storage, --index-bits) and split-computing
-    transfer (--pdu, --cut); the command receives `size` and `transfer` (None when not asked)."""
+    """Model size (--weight-bits, --density, --storage, --index-bits), split-computing
+    transfer (--pdu, --cut) and Netscope's counts (--count); the command receives `size` and
+    `transfer` (None when not asked) and `count`."""
     options = [
         click.option("--weight-bits", type=int, default=None,
                      help="Bits per stored weight, 1..32 (sparse: per codebook code, 1..16). "
@@ -191,6 +192,10 @@ def deploy_options(func):
         click.option("--cut", default=None,
                      help="Split after this layer: bytes and packets sent, device MACs "
                           "(needs --pdu)."),
+        click.option("--count", type=click.Choice(COUNT_PROFILES), default="costcalc",
+                     show_default=True,
+                     help="netscope: also count MACC, COMP, ADD, DIV, EXP, params and "
+                          "activations by Netscope's rules."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -222,10 +227,11 @@ def deploy_options(func):
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
            fmt: Format, output: Path | None, size: ModelSize | None,
-           transfer: Transfer | None) -> None:
+           transfer: Transfer | None, count: str) -> None:
     """Per-layer and total costs of one network."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
-                     params=params, args=sets, variant=variant, size=size, transfer=transfer)
+                     params=params, args=sets, variant=variant, size=size, transfer=transfer,
+                     count=count)
     write_output(render(result, fmt, ctx.obj["columns"]), output)
 
 

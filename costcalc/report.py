@@ -12,7 +12,7 @@ from functools import reduce
 from pathlib import Path
 from typing import Any, Literal
 
-from . import deploy, energy, latency, metrics
+from . import deploy, energy, latency, metrics, netscope
 from .deployment import ModelSize, Roofline, Transfer, as_roofline, as_size, as_transfer
 from .errors import CostcalcError
 from .expand import build_graph, check_width
@@ -49,8 +49,8 @@ Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]
 SHOWS = frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})
 FORMATS = frozenset({"count", "bytes", "percent", "ratio", "energy"})
 # energy: measured when the settings give a hardware profile; size: a ModelSize; transfer: a
-# Transfer; latency: a Roofline (each family is measured only with its settings)
-FAMILIES = ("core", "energy", "size", "transfer", "latency")
+# Transfer; latency: a Roofline; netscope: count=netscope (each only with its settings)
+FAMILIES = ("core", "energy", "size", "transfer", "latency", "netscope")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,14 +231,27 @@ LATENCY_METRICS: tuple[Metric, ...] = (
            shows=frozenset({"columns", "totals", "csv"}), family="latency"),
 )
 
-METRICS = CORE_METRICS + _energy_metrics() + _deploy_metrics() + LATENCY_METRICS
+NETSCOPE_CONVENTION = ("Netscope's rules (netscope.py, reference/netscope-rules.md): MACC, "
+                       "COMP, ADD, DIV, EXP, params and activations per layer, over the batch; "
+                       "a batchnorm counts as Caffe's BatchNorm + Scale pair")
+NETSCOPE_LABELS = {"macc": "MACC", "comp": "COMP", "add": "ADD", "div": "DIV", "exp": "EXP",
+                   "params": "params", "activations": "activations"}
+NETSCOPE_METRICS: tuple[Metric, ...] = tuple(
+    Metric(f"netscope_{c}", "", "count", f"Netscope {label}", layer=netscope.category(c),
+           json=f"netscope.{c}", column=label, shows=frozenset({"columns", "totals", "csv"}),
+           convention=NETSCOPE_CONVENTION if c == "macc" else "", family="netscope")
+    for c, label in NETSCOPE_LABELS.items())
+
+METRICS = (CORE_METRICS + _energy_metrics() + _deploy_metrics() + LATENCY_METRICS
+           + NETSCOPE_METRICS)
 
 
 def _family_on(family: str, settings: Settings) -> bool:
     return {"core": True, "energy": settings.hardware is not None,
             "size": settings.size is not None,
             "transfer": settings.transfer is not None,
-            "latency": settings.latency is not None}[family]
+            "latency": settings.latency is not None,
+            "netscope": settings.count == "netscope"}[family]
 
 
 def measured(settings: Settings) -> tuple[Metric, ...]:
@@ -338,7 +351,7 @@ class Report:
     @property
     def view(self) -> str:
         """The family whose per-layer columns the renderers show."""
-        for family in ("energy", "latency", "size", "transfer"):  # the first one given
+        for family in ("energy", "latency", "size", "transfer", "netscope"):  # the first given
             if _family_on(family, self.settings):
                 return family
         return "core"
@@ -419,14 +432,15 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
             hardware: Hardware | str | Mapping[str, Any] | None = None,
             size: ModelSize | Mapping[str, Any] | None = None,
             transfer: Transfer | Mapping[str, Any] | None = None,
-            latency: Roofline | Mapping[str, Any] | None = None) -> Report:
+            latency: Roofline | Mapping[str, Any] | None = None,
+            count: str = "costcalc") -> Report:
     """Every metric of a network at one setting. With `hardware` (a Hardware, a profile name or
     path, or a mapping of make_hardware's arguments) traffic and energy are measured too; with
     `size` (a ModelSize or its fields) the model size; with `transfer` (a Transfer or its
     fields: pdu, cut) the split-computing transfer; with `latency` (a Roofline or its fields)
-    the roofline latency."""
+    the roofline latency; with `count="netscope"` the counts by Netscope's rules."""
     settings = Settings(batch, dtype, params, as_hardware(hardware), as_size(size),
-                        as_transfer(transfer), as_roofline(latency))
+                        as_transfer(transfer), as_roofline(latency), count)
     graph, shapes = _pipeline(spec, width, resolution, args, variant)
     measured = measure(graph, shapes, settings)
     bucket = metrics.buckets(graph, shapes)
