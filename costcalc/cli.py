@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -16,9 +17,10 @@ import click
 
 from . import limits
 from .bundled import bundled_specs
+from .deployment import STORAGE, ModelSize, Transfer, parse_densities
 from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
-from .metrics import PARAM_CONVENTIONS
+from .metrics import COUNT_PROFILES, PARAM_CONVENTIONS
 from .render import Format, FormulaFormat, formula_list, render, render_formula
 from .report import analyze, evaluated_graph
 from .spec import load_spec
@@ -268,17 +270,68 @@ def report_options(func):
     return func
 
 
+def deploy_options(func):
+    """Model size (--weight-bits, --density, --storage, --index-bits), split-computing
+    transfer (--pdu, --cut) and Netscope's counts (--count); the command receives `size` and
+    `transfer` (None when not asked) and `count`."""
+    options = [
+        click.option("--weight-bits", type=int, default=None,
+                     help="Bits per stored weight, 1..32 (sparse: per codebook code, 1..16). "
+                          "Any size option adds the model-size metrics (docs/deploy.md)."),
+        click.option("--density", "densities", multiple=True, metavar="[NAME=]D",
+                     help="Fraction of weights kept after pruning, in (0, 1]: 0.35 for every "
+                          "layer, or NAME=0.2 for a layer or block (repeatable)."),
+        click.option("--storage", type=click.Choice(STORAGE), default=None,
+                     help="dense (every weight, zeros included; default) or sparse (Deep "
+                          "Compression: codebook, codes, relative indices, fillers)."),
+        click.option("--index-bits", type=int, default=None,
+                     help="Relative-index width of sparse storage, 1..16 (default 4)."),
+        click.option("--pdu", type=int, default=None,
+                     help="Packet payload in bytes: adds each layer's output bytes and packets "
+                          "(split computing)."),
+        click.option("--cut", default=None,
+                     help="Split after this layer: bytes and packets sent, device MACs "
+                          "(needs --pdu)."),
+        click.option("--count", type=click.Choice(COUNT_PROFILES), default="costcalc",
+                     show_default=True,
+                     help="netscope: also count MACC, COMP, ADD, DIV, EXP, params and "
+                          "activations by Netscope's rules."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+
+    def wrapper(*args: Any, weight_bits: int | None, densities: tuple[str, ...],
+                storage: str | None, index_bits: int | None, pdu: int | None,
+                cut: str | None, **kwargs: Any) -> Any:
+        size = None
+        if weight_bits is not None or densities or storage is not None or index_bits is not None:
+            size = ModelSize(32 if weight_bits is None else weight_bits,
+                             parse_densities(densities), storage or "dense",
+                             4 if index_bits is None else index_bits)
+        if cut is not None and pdu is None:
+            raise CostcalcError("--cut needs --pdu (the packet payload in bytes)",
+                                "add e.g. --pdu 116")
+        transfer = None if pdu is None else Transfer(pdu, cut)
+        return func(*args, size=size, transfer=transfer, **kwargs)
+
+    functools.update_wrapper(wrapper, func)
+    return wrapper
+
+
 @main.command()
 @click.argument("spec")
 @spec_settings
 @report_options
+@deploy_options
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
-           fmt: Format, output: Path | None, force: bool) -> None:
+           fmt: Format, output: Path | None, force: bool, size: ModelSize | None,
+           transfer: Transfer | None, count: str) -> None:
     """Per-layer and total costs of one network."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
-                     params=params, args=sets, variant=variant)
+                     params=params, args=sets, variant=variant, size=size, transfer=transfer,
+                     count=count)
     write_output(render(result, fmt, ctx.obj["columns"]), output, force)
 
 
@@ -423,6 +476,80 @@ def import_onnx(model: Path, output: Path | None) -> None:
     from .onnx_import import import_model
 
     write_output(import_model(model), output)
+
+
+@main.command()
+@click.argument("spec")
+@spec_settings
+@report_options
+@click.option("--hardware", "profile", default=None,
+              help="A profile with peak_macs_per_s and bandwidth_bytes_per_s (bundled name or "
+                   "file), for the roofline.")
+@click.option("--peak", type=float, default=None, help="Peak MAC/s (overrides the profile's).")
+@click.option("--bandwidth", type=float, default=None,
+              help="Memory bandwidth in bytes/s (overrides the profile's).")
+@click.option("--efficiency", type=float, default=1.0, show_default=True,
+              help="Fraction of the peak a layer reaches, in (0, 1].")
+@click.option("--calibrate", "times", type=click.Path(dir_okay=False, path_type=Path),
+              help="Measured times: a CSV `layer,ms` (layers of SPEC) or `network,ms` "
+                   "(bundled specs, spec@variant, at --batch); fits the --fit coefficients.")
+@click.option("--fit", "features", default="macs,pooled", show_default=True,
+              help="The coefficients: comma-separated from macs, pooled, bytes, elements.")
+@click.option("--holdout", multiple=True, metavar="NAME",
+              help="A point left out of the fit and predicted (repeatable).")
+@click.option("--predict", "predict_times", type=click.Path(dir_okay=False, path_type=Path),
+              help="A second times CSV, every point predicted from the fit (another clock).")
+@click.option("--clock-ratio", type=float, default=1.0, show_default=True,
+              help="The --predict clock over the calibration clock (80 MHz / 216 MHz: 0.3704).")
+@click.option("--clock", "clock_hz", type=float, default=None,
+              help="The calibration clock in Hz: also print cycles per unit.")
+@click.pass_context
+def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
+            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
+            fmt: Format, output: Path | None, force: bool, profile: str | None,
+            peak: float | None,
+            bandwidth: float | None, efficiency: float, times: Path | None, features: str,
+            holdout: tuple[str, ...], predict_times: Path | None, clock_ratio: float,
+            clock_hz: float | None) -> None:
+    """Roofline latency per layer, and a least-squares calibration (docs/deploy.md)."""
+    from .deployment import Roofline
+    from .latency import fit, read_times, render_fit, timed_points
+
+    device = load_profile(profile) if profile is not None else None
+    peak = peak if peak is not None else device and device.peak_macs_per_s
+    bandwidth = bandwidth if bandwidth is not None else device and device.bandwidth_bytes_per_s
+    if (peak is None or bandwidth is None) and times is None:
+        missing = " and ".join(n for n, v in (("peak_macs_per_s", peak),
+                                               ("bandwidth_bytes_per_s", bandwidth)) if v is None)
+        where = f"profile {device.name} ({device.file}) has no {missing}" if device else \
+            "no device given"
+        raise CostcalcError(f"latency: {where}", "pass --hardware with a profile that has "
+                            "peak_macs_per_s and bandwidth_bytes_per_s, or --peak and "
+                            "--bandwidth, or --calibrate times.csv")
+    roofline = None if peak is None or bandwidth is None else \
+        Roofline(peak, bandwidth, efficiency, device.name if device else "")
+    result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
+                     params=params, args=sets, variant=variant, latency=roofline)
+    text = render(result, fmt, ctx.obj["columns"]) if roofline is not None else ""
+    if times is not None:
+        if fmt not in (Format.table, Format.markdown):
+            raise CostcalcError("the calibration is printed as text",
+                                "use --format table or markdown with --calibrate")
+        from .report import _pipeline
+
+        graph, shapes = _pipeline(spec, width, resolution, sets, variant)
+        points = []
+        for path in (times, predict_times):
+            if path is None:
+                points.append([])
+                continue
+            kind, rows = read_times(path)
+            points.append(timed_points(kind, rows, str(path), graph, shapes, batch,
+                                       result.bits))
+        chosen = [f.strip() for f in features.split(",") if f.strip()]
+        text += render_fit(fit(points[0], chosen, holdout, points[1], str(times), clock_ratio),
+                           clock_hz)
+    write_output(text, output, force)
 
 
 @main.command()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .deployment import ModelSize, Roofline, Transfer
 from .errors import CostcalcError, did_you_mean
 from .graph import Graph
 from .hardware import Hardware
@@ -22,6 +23,7 @@ from .ops import BatchNorm, Dim, ParamCounts, Shape, any_true, maximum
 
 Shapes = Mapping[str, Shape]
 PARAM_CONVENTIONS = ("framework", "paper", "deploy")
+COUNT_PROFILES = ("costcalc", "netscope")
 
 
 def _inputs(graph: Graph, shapes: Shapes):
@@ -163,11 +165,18 @@ class Settings:
     dtype: str = "fp32"
     params: str = "framework"
     hardware: Hardware | None = None  # with it, the traffic and energy metrics are measured
+    size: ModelSize | None = None  # with it, the model-size metrics (deploy.py)
+    transfer: Transfer | None = None  # with it, the split-computing transfer metrics
+    latency: Roofline | None = None  # with it, the roofline latency metrics
+    count: str = "costcalc"  # netscope: also the Netscope-rule operation counts (netscope.py)
 
     def __post_init__(self) -> None:
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
             raise CostcalcError(f"batch must be a whole number of at least 1, got {self.batch!r}")
         dtype_bits(self.dtype)
+        if self.count not in COUNT_PROFILES:
+            raise CostcalcError(f"unknown count profile '{self.count}'",
+                                did_you_mean(self.count, COUNT_PROFILES))
         if self.params not in PARAM_CONVENTIONS:
             raise CostcalcError(f"unknown params convention '{self.params}'",
                                 did_you_mean(self.params, PARAM_CONVENTIONS))

@@ -63,7 +63,8 @@ def binary(nbytes: int) -> str:
 def header_lines(report: Report) -> list[str]:
     c, h, w = report.input
     conv = report.conventions()
-    hardware = [f"hardware: {conv['hardware']}"] if "hardware" in conv else []
+    hardware = [f"{key.replace('_', ' ')}: {conv[key]}"
+                for key in ("hardware", "storage", "split", "roofline") if key in conv]
     return [
         f"{report.network}  ({report.source})" if report.source else report.network,
         f"input {c}x{h}x{w} | batch {report.batch} | width {report.width:g} | dtype "

@@ -12,7 +12,8 @@ from functools import reduce
 from pathlib import Path
 from typing import Any, Literal
 
-from . import energy, metrics
+from . import deploy, energy, latency, metrics, netscope
+from .deployment import ModelSize, Roofline, Transfer, as_roofline, as_size, as_transfer
 from .errors import CostcalcError, did_you_mean
 from .expand import build_graph, check_width
 from .graph import Graph
@@ -47,7 +48,9 @@ DEFAULT_SETTINGS = Settings()
 Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]
 SHOWS = frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})
 FORMATS = frozenset({"count", "bytes", "percent", "ratio", "energy"})
-FAMILIES = ("core", "energy")  # energy: measured when the settings give a hardware profile
+# energy: measured when the settings give a hardware profile; size: a ModelSize; transfer: a
+# Transfer; latency: a Roofline; netscope: count=netscope (each only with its settings)
+FAMILIES = ("core", "energy", "size", "transfer", "latency", "netscope")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +162,102 @@ def _energy_metrics() -> tuple[Metric, ...]:
     return tuple(out)
 
 
-METRICS = CORE_METRICS + _energy_metrics()
+SIZE_CONVENTION = ("weights (conv and FC kernels) pruned to the density and stored at the "
+                   "weight bits, dense or in Deep Compression's sparse format; the other params "
+                   "of the params convention dense fp32 (docs/deploy.md)")
+TRANSFER_CONVENTION = ("each layer's output over the batch at the dtype, in packets of the PDU "
+                       "payload (ceil per tensor); at the cut, the tensors crossing it")
+
+
+def _deploy_metrics() -> tuple[Metric, ...]:
+    """Model size (the size family) and split-computing transfer (the transfer family)."""
+    part = {"weights": "codes or weights", "indices": "relative indices",
+            "codebook": "codebooks", "other": "biases and other params", "header": "headers"}
+    size = [
+        Metric("kept_weights", "param", "count", "weights kept after pruning",
+               layer=deploy.kept_weights, column="kept", shows=frozenset({"columns", "totals",
+                                                                           "csv"}),
+               family="size"),
+        Metric("params_pruned", "param", "count", "params after pruning ({params})",
+               layer=deploy.params_pruned, column="params pruned",
+               shows=frozenset({"columns", "totals", "csv"}), family="size"),
+        Metric("stored_entries", "entry", "count", "stored weight entries",
+               layer=deploy.stored_entries, column="entries",
+               shows=frozenset({"columns", "totals", "csv"}), family="size"),
+        Metric("filler_entries", "entry", "count", "filler entries (expected, i.i.d. pruning)",
+               layer=deploy.filler_entries, shows=frozenset({"totals", "csv"}), family="size"),
+        Metric("model_bytes", "B", "bytes", "model size", layer=deploy.model_bytes,
+               json="size.bytes", column="size B", shows=frozenset({"columns", "totals", "csv"}),
+               convention=SIZE_CONVENTION, family="size"),
+        *(Metric(f"model_{p}_bytes", "B", "bytes", f"size: {label}",
+                 layer=deploy.model_part(p), json=f"size.{p}_bytes",
+                 shows=frozenset({"totals", "csv"}), family="size",
+                 group="  codes / indices / codebooks / other params / headers (B)")
+          for p, label in part.items()),
+        Metric("model_mb", "MB", "ratio", "model size in MB (10^6 B)", total=deploy.model_mb,
+               json="size.mb", shows=frozenset({"totals"}), family="size"),
+        Metric("model_mib", "MiB", "ratio", "model size in MiB (2^20 B)",
+               total=deploy.model_mib, json="size.mib", shows=frozenset({"totals"}),
+               family="size"),
+    ]
+    transfer = [
+        Metric("transfer_bytes", "B", "count", "output bytes", layer=deploy.transfer_bytes,
+               total="max", json="transfer.largest_output_bytes", column="out bytes",
+               shows=frozenset({"columns", "csv"}), convention=TRANSFER_CONVENTION,
+               family="transfer"),
+        Metric("transfer_packets", "packet", "count", "output packets",
+               layer=deploy.transfer_packets, total="max", json="transfer.largest_packets",
+               column="packets", shows=frozenset({"columns", "csv"}), family="transfer"),
+        Metric("cut_bytes", "B", "count", "bytes sent at the cut", total=deploy.cut_bytes,
+               json="transfer.cut_bytes", shows=frozenset({"totals"}), family="transfer"),
+        Metric("cut_packets", "packet", "count", "packets sent at the cut",
+               total=deploy.cut_packets, json="transfer.cut_packets",
+               shows=frozenset({"totals"}), family="transfer"),
+        Metric("cut_macs", "MAC", "count", "device MACs up to the cut", total=deploy.cut_macs,
+               json="transfer.cut_macs", shows=frozenset({"totals"}), family="transfer"),
+    ]
+    return tuple(size + transfer)
+
+
+LATENCY_METRICS: tuple[Metric, ...] = (
+    Metric("latency_ms", "ms", "ratio", "latency (roofline, ms)", layer=latency.latency_ms,
+           column="latency ms", shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+    Metric("compute_ms", "ms", "ratio", "compute time (ms)", layer=latency.compute_ms,
+           column="compute ms", shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+    Metric("memory_ms", "ms", "ratio", "memory time (ms)", layer=latency.memory_ms,
+           column="memory ms", shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+    Metric("compute_bound", "layer", "count", "compute-bound layers",
+           layer=latency.compute_bound, column="compute-bound",
+           shows=frozenset({"columns", "totals", "csv"}), family="latency"),
+)
+
+NETSCOPE_CONVENTION = ("Netscope's rules (netscope.py, reference/netscope-rules.md): MACC, "
+                       "COMP, ADD, DIV, EXP, params and activations per layer, over the batch; "
+                       "a batchnorm counts as Caffe's BatchNorm + Scale pair")
+NETSCOPE_LABELS = {"macc": "MACC", "comp": "COMP", "add": "ADD", "div": "DIV", "exp": "EXP",
+                   "params": "params", "activations": "activations"}
+NETSCOPE_METRICS: tuple[Metric, ...] = tuple(
+    Metric(f"netscope_{c}", "", "count", f"Netscope {label}", layer=netscope.category(c),
+           json=f"netscope.{c}", column=label, shows=frozenset({"columns", "totals", "csv"}),
+           convention=NETSCOPE_CONVENTION if c == "macc" else "", family="netscope")
+    for c, label in NETSCOPE_LABELS.items())
+
+METRICS = (CORE_METRICS + _energy_metrics() + _deploy_metrics() + LATENCY_METRICS
+           + NETSCOPE_METRICS)
+
+
+def _family_on(family: str, settings: Settings) -> bool:
+    return {"core": True, "energy": settings.hardware is not None,
+            "size": settings.size is not None,
+            "transfer": settings.transfer is not None,
+            "latency": settings.latency is not None,
+            "netscope": settings.count == "netscope"}[family]
 
 
 def measured(settings: Settings) -> tuple[Metric, ...]:
-    """The metrics measured at these settings: the energy family needs a hardware profile."""
-    return tuple(m for m in METRICS if m.family == "core" or settings.hardware is not None)
+    """The metrics measured at these settings: the energy family needs a hardware profile, the
+    size family a ModelSize, the transfer family a Transfer."""
+    return tuple(m for m in METRICS if _family_on(m.family, settings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +359,10 @@ class Report:
     @property
     def view(self) -> str:
         """The family whose per-layer columns the renderers show."""
-        return "energy" if self.settings.hardware is not None else "core"
+        for family in ("energy", "latency", "size", "transfer", "netscope"):  # the first given
+            if _family_on(family, self.settings):
+                return family
+        return "core"
 
     @property
     def resolution(self) -> int | list[int]:
@@ -284,6 +380,7 @@ class Report:
             "batch": f"{self.batch} (totals cover the whole batch; params do not scale)",
             **{m.key: m.convention for m in self.metrics if m.convention},
             **self._hardware_conventions(),
+            **self._deploy_conventions(),
         }
 
     def _hardware_conventions(self) -> dict[str, str]:
@@ -291,6 +388,16 @@ class Report:
         if hardware is None:
             return {}
         return {"hardware": hardware.describe(), "energy_unit": hardware.profile.unit}
+
+    def _deploy_conventions(self) -> dict[str, str]:
+        out = {}
+        if self.settings.size is not None:
+            out["storage"] = self.settings.size.describe()
+        if self.settings.transfer is not None:
+            out["split"] = self.settings.transfer.describe()
+        if self.settings.latency is not None:
+            out["roofline"] = self.settings.latency.describe()
+        return out
 
     def per_image(self) -> dict[str, Any]:
         """Totals over the batch size: exact for counts, a quotient for energy."""
@@ -330,10 +437,18 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
             resolution: int | tuple[int, int] | None = None, batch: int = 1,
             dtype: str = "fp32", params: str = "framework",
             args: Mapping[str, Any] | None = None, variant: str | None = None,
-            hardware: Hardware | str | Mapping[str, Any] | None = None) -> Report:
+            hardware: Hardware | str | Mapping[str, Any] | None = None,
+            size: ModelSize | Mapping[str, Any] | None = None,
+            transfer: Transfer | Mapping[str, Any] | None = None,
+            latency: Roofline | Mapping[str, Any] | None = None,
+            count: str = "costcalc") -> Report:
     """Every metric of a network at one setting. With `hardware` (a Hardware, a profile name or
-    path, or a mapping of make_hardware's arguments) traffic and energy are measured too."""
-    settings = Settings(batch, dtype, params, as_hardware(hardware))
+    path, or a mapping of make_hardware's arguments) traffic and energy are measured too; with
+    `size` (a ModelSize or its fields) the model size; with `transfer` (a Transfer or its
+    fields: pdu, cut) the split-computing transfer; with `latency` (a Roofline or its fields)
+    the roofline latency; with `count="netscope"` the counts by Netscope's rules."""
+    settings = Settings(batch, dtype, params, as_hardware(hardware), as_size(size),
+                        as_transfer(transfer), as_roofline(latency), count)
     graph, shapes = _pipeline(spec, width, resolution, args, variant)
     measured = measure(graph, shapes, settings)
     bucket = metrics.buckets(graph, shapes)

@@ -42,7 +42,13 @@ def test_report_attributes_come_from_the_declarations() -> None:
     assert list(r.totals.values) == core  # no hardware profile: the energy family is not measured
     assert list(r.layers[1].values) == [m.key for m in CORE_METRICS if m.layer is not None]
     with_energy = costcalc.analyze("squeezenet_v1_0", hardware="horowitz45nm")
-    assert list(with_energy.totals.values) == keys
+    assert list(with_energy.totals.values) == [m.key for m in METRICS
+                                               if m.family in ("core", "energy")]
+    everything = costcalc.analyze("squeezenet_v1_0", hardware="horowitz45nm", size={},
+                                  transfer={"pdu": 116},
+                                  latency={"peak_macs_per_s": 1e9, "bandwidth_bytes_per_s": 1e9},
+                                  count="netscope")
+    assert list(everything.totals.values) == keys  # each family with its settings
     assert (r.layers[1].name, r.layers[1].macs) == ("conv1", r.layers[1].values["macs"])
     with pytest.raises(AttributeError, match="no metric 'nope'"):
         r.totals.nope  # noqa: B018

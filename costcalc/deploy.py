@@ -1,0 +1,215 @@
+"""Model size after pruning and quantization, and transfer size for split computing, as metric
+visitors (docs/deploy.md). Declared in `report.METRICS` as the `size` family (measured when the
+settings carry a `ModelSize`) and the `transfer` family (a `Transfer`).
+
+Size, per layer with weights (conv and FC kernels), at the report's params convention for the
+rest (biases, batch norm: fp32, dense):
+
+- kept weights = ceil(density x weights), exact (the density is a Fraction): SqueezeNet
+  Table 1's "after pruning" counts follow this rule (fire2: ceil(0.33 x 9,216) = 3,042);
+- dense: every weight at `weight_bits` (pruned zeros are stored too);
+- sparse (Deep Compression, Han et al. 2016 section 2, and the format of the released
+  compressed SqueezeNet, reference/energy.md 5.2): a 4-byte entry count, a codebook of
+  2^b fp32 centroids, then one b-bit code and one `index_bits` relative index per stored entry.
+  A gap between kept weights above 2^index_bits is bridged with filler entries (stored zeros).
+  A shape-only model does not know where the zeros are, so it uses the expected filler count
+  under i.i.d. pruning with density d: nnz x q / (1 - q), q = (1 - d)^(2^index_bits), rounded
+  to the nearest entry. Codes and indices are rounded up to whole bytes per layer.
+
+Transfer: each layer's output tensor at the activation dtype (over the batch), and packets of
+`pdu` payload bytes (ceil, per tensor). At a cut the device has run every layer up to and
+including the cut layer; it sends every tensor produced by then that a later layer reads (for
+a chain: the cut layer's output; with no later layer, the network's outputs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .deployment import BIAS_BITS, ModelSize, Transfer
+from .errors import CostcalcError, did_you_mean
+from .metrics import Context, macs, nbytes, params
+
+HEADER_BYTES = 4  # per stored layer: its entry count, a uint32 (the released file's header)
+PARTS = ("weights", "indices", "codebook", "other", "header")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One layer's stored weights: counts and bytes by part."""
+
+    kept: int  # weights left after pruning
+    fillers: int  # filler entries (sparse), 0 for dense
+    entries: int  # stored weight entries: kept + fillers (sparse), every weight (dense)
+    other: int  # params stored dense fp32: biases, batch norm (report's convention)
+    parts: Mapping[str, int]  # bytes: weights (codes), indices, codebook, other, header
+
+
+def _size(ctx: Context) -> ModelSize:
+    size = ctx.settings.size
+    assert size is not None, "size metrics are measured only with a ModelSize"
+    return size
+
+
+def densities(ctx: Context, size: ModelSize) -> dict[str, Fraction]:
+    """Each layer's density: the longest density name that is the layer or a block around it.
+    A name that matches no layer, or only layers without weights, is an error."""
+    weights = {name: c.weights for name, c in ctx.counts.items()}
+    names = list(weights)
+    for key, _ in size.density:
+        matched = [n for n in names if not key or n == key or n.startswith(key + ".")]
+        if not matched:
+            blocks = {n.rsplit(".", i)[0] for n in names for i in range(n.count(".") + 1)}
+            raise CostcalcError(f"--density {key}=...: {ctx.graph.file} has no layer or block "
+                                f"named '{key}'", did_you_mean(key, blocks))
+        if not any(weights[n] for n in matched):
+            raise CostcalcError(f"--density {key}=...: '{key}' has no weights to prune",
+                                "name a conv or fc layer, or a block that holds one")
+    out = {}
+    for name in names:
+        best = max(((len(k), d) for k, d in size.density
+                    if not k or name == k or name.startswith(k + ".")), default=(0, Fraction(1)))
+        out[name] = best[1]
+    return out
+
+
+def expected_fillers(kept: int, density: Fraction, index_bits: int) -> int:
+    """Filler entries for `kept` weights at `density` with relative indices of `index_bits`
+    bits, in expectation under i.i.d. pruning: a run of zeros of length Z needs floor(Z / m)
+    fillers (m = 2^index_bits), and P(Z >= j m) = q^j with q = (1 - d)^m, so E = q / (1 - q)
+    per kept weight. Rounded to the nearest entry."""
+    if density == 1 or kept == 0:
+        return 0
+    q = (1 - float(density)) ** (2 ** index_bits)
+    return math.floor(kept * q / (1 - q) + 0.5)
+
+
+def stored(ctx: Context) -> Mapping[str, Stored]:
+    """Every layer's stored weights, computed once per measurement."""
+    if "stored" not in ctx.cache:
+        ctx.cache["stored"] = _stored(ctx)
+    return ctx.cache["stored"]
+
+
+def _stored(ctx: Context) -> dict[str, Stored]:
+    size = _size(ctx)
+    density = densities(ctx, size)
+    convention = params(ctx.graph, ctx.counts, ctx.params)
+    b, ib = size.weight_bits, size.index_bits
+    out = {}
+    for name, counts in ctx.counts.items():
+        w = counts.weights
+        counted = ctx.params != "paper" or "weights" in (ctx.graph.paper_params or ())
+        other = convention[name] - (w if counted else 0)  # biases, batch norm
+        kept = math.ceil(density[name] * w)  # at least the density: Table 1's counts
+        parts = dict.fromkeys(PARTS, 0)
+        parts["other"] = nbytes(other, BIAS_BITS)
+        if size.storage == "dense" or w == 0:
+            fillers, entries = 0, w
+            parts["weights"] = nbytes(w, b)
+        else:
+            fillers = expected_fillers(kept, density[name], ib)
+            entries = kept + fillers
+            parts |= {"weights": nbytes(entries, b), "indices": nbytes(entries, ib),
+                      "codebook": 2 ** b * 4, "header": HEADER_BYTES}
+        out[name] = Stored(kept, fillers, entries, other, parts)
+    return out
+
+
+def kept_weights(ctx: Context) -> dict[str, int]:
+    return {name: s.kept for name, s in stored(ctx).items()}
+
+
+def params_pruned(ctx: Context) -> dict[str, int]:
+    """Params after pruning: kept weights plus the other params (SqueezeNet Table 1's column)."""
+    return {name: s.kept + s.other for name, s in stored(ctx).items()}
+
+
+def filler_entries(ctx: Context) -> dict[str, int]:
+    return {name: s.fillers for name, s in stored(ctx).items()}
+
+
+def stored_entries(ctx: Context) -> dict[str, int]:
+    return {name: s.entries for name, s in stored(ctx).items()}
+
+
+def model_part(part: str):
+    def visitor(ctx: Context) -> dict[str, int]:
+        return {name: s.parts[part] for name, s in stored(ctx).items()}
+
+    return visitor
+
+
+def model_bytes(ctx: Context) -> dict[str, int]:
+    return {name: sum(s.parts.values()) for name, s in stored(ctx).items()}
+
+
+def model_mb(ctx: Context) -> float:
+    """The model size in MB (10^6 bytes)."""
+    return sum(model_bytes(ctx).values()) / 10**6
+
+
+def model_mib(ctx: Context) -> float:
+    """The model size in MiB (2^20 bytes): what SqueezeNet's "4.8MB" is."""
+    return sum(model_bytes(ctx).values()) / 2**20
+
+
+# ---------------------------------------------------------------------------------------------
+# Transfer size for split computing
+
+
+def _transfer(ctx: Context) -> Transfer:
+    transfer = ctx.settings.transfer
+    assert transfer is not None, "transfer metrics are measured only with a Transfer"
+    return transfer
+
+
+def transfer_bytes(ctx: Context) -> dict[str, int]:
+    """Each layer's output tensor over the batch at the activation dtype."""
+    return {layer.name: nbytes(ctx.batch * ctx.shapes[layer.name].numel, ctx.bits)
+            for layer in ctx.graph.layers}
+
+
+def transfer_packets(ctx: Context) -> dict[str, int]:
+    pdu = _transfer(ctx).pdu
+    return {name: -(-b // pdu) for name, b in transfer_bytes(ctx).items()}
+
+
+def cut_tensors(ctx: Context) -> tuple[int, tuple[str, ...]]:
+    """The index of the cut layer and the tensors that cross the cut."""
+    layers = ctx.graph.layers
+    cut = _transfer(ctx).cut
+    names = [layer.name for layer in layers]
+    if cut is None:
+        index = len(layers) - 1
+    elif cut in names:
+        index = names.index(cut)
+    else:
+        raise CostcalcError(f"--cut {cut}: {ctx.graph.file} has no layer named '{cut}'",
+                            did_you_mean(cut, names))
+    produced = set(names[:index + 1])
+    crossing = {src for layer in layers[index + 1:] for src in layer.inputs if src in produced}
+    if not crossing:  # nothing runs after the cut: the network's outputs are sent
+        read = {src for layer in layers for src in layer.inputs}
+        crossing = {n for n in names[:index + 1] if n not in read}
+    return index, tuple(n for n in names if n in crossing)
+
+
+def cut_bytes(ctx: Context) -> int:
+    sizes = transfer_bytes(ctx)
+    return sum(sizes[n] for n in cut_tensors(ctx)[1])
+
+
+def cut_packets(ctx: Context) -> int:
+    packets = transfer_packets(ctx)
+    return sum(packets[n] for n in cut_tensors(ctx)[1])
+
+
+def cut_macs(ctx: Context) -> int:
+    """MACs the device runs: every layer up to and including the cut, over the batch."""
+    index, _ = cut_tensors(ctx)
+    counts = macs(ctx.graph, ctx.shapes)
+    return ctx.batch * sum(counts[layer.name] for layer in ctx.graph.layers[:index + 1])
