@@ -183,8 +183,14 @@ def _tables(root: Node, file: str) -> list[PaperTable]:
 def _table(file: str, table_id: str, node: Node, paper: str) -> tuple[PaperTable, list[Problem]]:
     entries = node.value if isinstance(node.value, dict) else {}
     problems = _unknown(file, entries, TABLE_KEYS, f"table '{table_id}': ")
+    if not isinstance(node.value, dict):
+        problems.append(Problem(file, node.line, f"table '{table_id}' must be a mapping",
+                                "give it a title and rows"))
     rows = []
     items = entries.get("rows", Node([], node.line)).value
+    if not isinstance(items, list):
+        problems.append(Problem(file, entries["rows"].line, f"table '{table_id}': 'rows' must "
+                                "be a list of rows", "write `rows:` then `- {label: ...}` lines"))
     for item in items if isinstance(items, list) else []:
         found = _row_problems(file, item)
         problems += found
@@ -215,6 +221,7 @@ def _row_problems(file: str, item: Node) -> list[Problem]:
                                 "a row counts one network, one formula or one profile"))
     problems += [Problem(file, item.line, f"row: missing '{key}'", f"add `{key}:`")
                  for key in ("metric", "published") if key not in fields]
+    problems += _kind_problems(file, fields)
     reference = fields.get("fewer_than")
     if reference is not None and (not isinstance(reference.value, dict)
                                   or "spec" not in reference.value):
@@ -223,6 +230,47 @@ def _row_problems(file: str, item: Node) -> list[Problem]:
     elif reference is not None:
         problems += _unknown(file, reference.value, REFERENCE_KEYS, "row: fewer_than: ")
     return problems + _prediction_problems(file, item.line, fields)
+
+
+def _kind_problems(file: str, fields: Mapping[str, Node]) -> list[Problem]:
+    """Each row field of the type it must have: a number (published may be a shape list), a
+    mapping, or text."""
+    out = []
+    published = fields.get("published")
+    if published is not None and not _number(published) and not (
+            isinstance(published.value, list) and published.value
+            and all(_number(n) for n in published.value)):
+        out.append(Problem(file, published.line, f"row: 'published' must be a number or a "
+                           f"shape list, got {plain(published)!r}"))
+    for key in ("scale", "tolerance", "expected_tolerance"):
+        if key not in fields:
+            continue
+        value = _float(fields[key].value)
+        if value is None or value < 0 or (key == "scale" and value == 0):
+            out.append(Problem(file, fields[key].line, f"row: '{key}' must be a "
+                               f"{'positive' if key == 'scale' else 'non-negative'} number, "
+                               f"got {plain(fields[key])!r}"))
+    for key in ("settings",):
+        if key in fields and fields[key].value is not None and \
+                not isinstance(fields[key].value, dict):
+            out.append(Problem(file, fields[key].line, f"row: '{key}' must be a mapping, got "
+                               f"{plain(fields[key])!r}"))
+    for key in ("label", "note", "metric", *SOURCES):
+        if key in fields and not isinstance(fields[key].value, str):
+            out.append(Problem(file, fields[key].line, f"row: '{key}' must be text, got "
+                               f"{plain(fields[key])!r}"))
+    return out
+
+
+def _float(value: Any) -> float | None:
+    """A finite number, also from YAML text such as 1.0e6 (which YAML 1.1 leaves a string)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _number(node: Node | None) -> bool:

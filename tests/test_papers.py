@@ -140,3 +140,24 @@ def test_lookup_paths() -> None:
     assert lookup(report, "block.a.params") == 3  # a and a.*, not ab
     assert lookup(report, "layer.a.params") == 1
     assert lookup(report, "block.ab.output") == [3, 1, 1]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("  t:\n    rows: 5\n", "bad.yaml:4: table 't': 'rows' must be a list of rows"),
+    ("  t: 5\n", "bad.yaml:3: table 't' must be a mapping"),
+    ("  t:\n    rows:\n      - {spec: mobilenet_v1, metric: totals.macs, published: abc}\n",
+     "bad.yaml:5: row: 'published' must be a number or a shape list, got 'abc'"),
+    ("  t:\n    rows:\n      - {spec: mobilenet_v1, settings: 3, metric: totals.macs, "
+     "published: 1}\n", "bad.yaml:5: row: 'settings' must be a mapping, got 3"),
+    ("  t:\n    rows:\n      - {spec: mobilenet_v1, metric: totals.macs, published: 1, "
+     "scale: 0}\n", "bad.yaml:5: row: 'scale' must be a positive number, got 0"),
+    ("  t:\n    rows:\n      - {spec: 7, metric: totals.macs, published: 1}\n",
+     "bad.yaml:5: row: 'spec' must be text, got 7"),
+])
+def test_malformed_papers_files_are_located_errors(tmp_path: Path, body: str,
+                                                   message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("paper: x\ntables:\n" + body)
+    with pytest.raises(CostcalcError) as info:
+        load_tables([path])
+    assert message in str(info.value)
