@@ -70,11 +70,11 @@ def build_graph(spec: Spec, width: float | None = None,
     if args is not None and not isinstance(args, Mapping):
         raise CostcalcError(f"args must be a mapping of argument names to numbers, got "
                             f"{type(args).__name__}")
-    check_resolution(resolution)
+    check_resolution(resolution, spec.file)
     chosen = _variant(spec, variant)
     alpha = width if width is not None else (chosen.width if chosen and chosen.width is not None
                                              else spec.width.multiplier)
-    check_width(alpha)
+    check_width(alpha, spec.file)
     res = resolution if resolution is not None else (chosen.resolution if chosen else None)
     size = spec.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
     values = dict(spec.args)
@@ -93,21 +93,25 @@ def build_graph(spec: Spec, width: float | None = None,
     return _Expander(spec, values).run(float(alpha), (size[0], size[1]))
 
 
-def check_width(alpha: Any) -> None:
+def check_width(alpha: Any, file: str = "") -> None:
+    """A width multiplier in (0, MAX_ALPHA]; `file` names the spec it was asked of."""
     if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and 0 < alpha <= MAX_ALPHA):
-        raise CostcalcError(f"width multiplier must be in (0, {MAX_ALPHA}], got {alpha!r}")
+        where = f"{file}: " if file else ""
+        raise CostcalcError(f"{where}width multiplier must be in (0, {MAX_ALPHA}], got "
+                            f"{alpha!r}", f"give --width (or width=) between 0 and {MAX_ALPHA}")
 
 
-def check_resolution(res: Any) -> None:
-    """None, a positive int, or a pair of them."""
+def check_resolution(res: Any, file: str = "") -> None:
+    """None, a positive int, or a pair of them; `file` names the spec it was asked of."""
     items = res if isinstance(res, tuple | list) else (res,)
     if res is None:
         return
     if len(items) not in (1, 2) or not all(isinstance(v, int) and not isinstance(v, bool)
                                            and 1 <= v < 10**limits.current().max_int_digits
                                            for v in items):
-        raise CostcalcError(f"resolution must be a positive integer or a pair of them, got "
-                            f"{res!r}")
+        where = f"{file}: " if file else ""
+        raise CostcalcError(f"{where}resolution must be a positive integer or a pair of them, "
+                            f"got {res!r}", "give --resolution 224 or 224x160")
 
 
 def _no_text(text: str) -> Any:

@@ -506,7 +506,7 @@ def _pipeline(spec: Spec | Graph | str | Path, width: float | None,
     size = None if resolution is None else \
         (resolution, resolution) if isinstance(resolution, int) else resolution
     if width is not None:
-        check_width(width)
+        check_width(width, spec.file)
         spec = replace(spec, width=float(width))
     (shaped,) = shape_graph(spec, None if size is None else Shape(first.channels, *size))
     return shaped.graph, shaped.shapes
