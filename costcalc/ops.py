@@ -64,11 +64,13 @@ def maximum(a: Dim, b: Dim) -> Dim:
 
 
 def any_true(cond: Any) -> bool:
-    return bool(np.any(cond))
+    # numpy's reduction costs ~10 us even on a Python bool; one configuration gives bools
+    return bool(np.any(cond)) if isinstance(cond, np.ndarray) else bool(cond)
 
 
 def all_equal(a: Dim, b: Dim) -> bool:
-    return bool(np.all(a == b))
+    equal = a == b
+    return bool(np.all(equal)) if isinstance(equal, np.ndarray) else bool(equal)
 
 
 def as_pair(value: int | tuple[int, int]) -> tuple[int, int]:
