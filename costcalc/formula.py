@@ -339,7 +339,7 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="separable",
         description="standard vs depthwise separable conv, with width alpha and resolution rho",
-        source="Howard et al. 2017 (MobileNet v1) section 3.1-3.3, Table 3; blog post (seed 000)",
+        source="Howard et al. 2017 (MobileNet v1) section 3.1-3.3, Table 3; the blog post 'Efficient Deep Neural Network'",
         args={"dk": 3, "m": 512, "n": 512, "df": 14, "alpha": 1.0, "rho": 1.0},
         derived={"M": "int(alpha * m)", "N": "int(alpha * n)", "F": "round(rho * df)"},
         quantities=(
@@ -354,7 +354,7 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="flattened",
         description="flattened (rank-one 1-D) conv vs standard conv: the blog's ratio",
-        source="blog post (seed 000), 'Flattened Network'; Jin, Dundar, Culurciello 2014",
+        source="the blog post 'Efficient Deep Neural Network', 'Flattened Network'; Jin, Dundar, Culurciello 2014",
         args={"kx": 3, "ky": 3, "m": 64, "n": 64, "p": 32, "q": 32, "same": 1},
         derived={"stated": "1/(ky*m) + 1/(kx*m) + 1/(ky*kx)"},
         quantities=(
@@ -367,7 +367,7 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="lowrank",
         description="low-rank factorization A (m x n) = A1 (m x k) A2 (k x n): notes vs exact",
-        source="survey notes (seed 003), 'Low rank approximation'",
+        source="the notes 'Network Compression', 'Low rank approximation'",
         args={"m": 256, "n": 256, "k": 32, "p": 1},
         derived={"stated": "2*k/(m+n)"},
         quantities=(
@@ -384,7 +384,7 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="asymmetric",
         description="spatial factorization n x n -> 1 x n + n x 1",
-        source="survey notes (seed 001), Inception v3; Szegedy et al. 2016 section 3.2",
+        source="the notes 'Efficient Methods', Inception v3; Szegedy et al. 2016 section 3.2",
         args={"n": 3, "c": 64, "size": 28},
         derived={},
         quantities=(
@@ -398,7 +398,7 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="stacked3x3",
         description="spatial factorization k x k -> (k-1)/2 stacked 3 x 3 (5x5 -> two 3x3)",
-        source="survey notes (seed 001), Inception v2/v3; Szegedy et al. 2016 section 3.1",
+        source="the notes 'Efficient Methods', Inception v2/v3; Szegedy et al. 2016 section 3.1",
         args={"k": 5, "c": 64, "size": 28},
         derived={"layers": "(k - 1) // 2"},
         quantities=(
@@ -436,7 +436,7 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="fire",
         description="SqueezeNet fire module params from SR and pct3x3",
-        source="Iandola et al. 2016 (SqueezeNet) section 3.2 and 5; lecture deck (seed 002)",
+        source="Iandola et al. 2016 (SqueezeNet) section 3.2 and 5; lecture deck 'Designing Light-Weight Networks for Mobile Applications'",
         args={"cin": 96, "e": 128, "sr": 0.125, "pct": 0.5, "bias": 1, "size": 55},
         derived={"s1": "round(sr * e)", "e3": "round(pct * e)", "e1": "e - e3"},
         quantities=(
