@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CostcalcError, did_you_mean
-from .report import METRICS, Report, analyze
+from .report import METRICS, Report, analyze, check_metric_keys
 from .spec import load_spec
 from .sweep import DEFAULT_KEYS, LargestInvalid, parse_values, sweep
 
@@ -104,10 +104,7 @@ def compare(entries: Sequence[str | Entry], keys: Sequence[str] | None = None,
     if vary not in VARY:
         raise CostcalcError(f"cannot vary '{vary}'", did_you_mean(vary, VARY))
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
-    known = [m.key for m in METRICS]
-    for key in keys:
-        if key not in known:
-            raise CostcalcError(f"unknown metric '{key}'", did_you_mean(key, known))
+    check_metric_keys(keys)
     if not entries:
         raise CostcalcError("nothing to compare", "name one spec or more")
     columns = []

@@ -339,7 +339,8 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="separable",
         description="standard vs depthwise separable conv, with width alpha and resolution rho",
-        source="Howard et al. 2017 (MobileNet v1) section 3.1-3.3, Table 3; the blog post 'Efficient Deep Neural Network'",
+        source="Howard et al. 2017 (MobileNet v1) section 3.1-3.3, Table 3; the blog post "
+               "'Efficient Deep Neural Network'",
         args={"dk": 3, "m": 512, "n": 512, "df": 14, "alpha": 1.0, "rho": 1.0},
         derived={"M": "int(alpha * m)", "N": "int(alpha * n)", "F": "round(rho * df)"},
         quantities=(
@@ -354,7 +355,8 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="flattened",
         description="flattened (rank-one 1-D) conv vs standard conv: the blog's ratio",
-        source="the blog post 'Efficient Deep Neural Network', 'Flattened Network'; Jin, Dundar, Culurciello 2014",
+        source="the blog post 'Efficient Deep Neural Network', 'Flattened Network'; Jin, Dundar, "
+               "Culurciello 2014",
         args={"kx": 3, "ky": 3, "m": 64, "n": 64, "p": 32, "q": 32, "same": 1},
         derived={"stated": "1/(ky*m) + 1/(kx*m) + 1/(ky*kx)"},
         quantities=(
@@ -436,7 +438,8 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in (
     Formula(
         name="fire",
         description="SqueezeNet fire module params from SR and pct3x3",
-        source="Iandola et al. 2016 (SqueezeNet) section 3.2 and 5; lecture deck 'Designing Light-Weight Networks for Mobile Applications'",
+        source="Iandola et al. 2016 (SqueezeNet) section 3.2 and 5; lecture deck 'Designing "
+               "Light-Weight Networks for Mobile Applications'",
         args={"cin": 96, "e": 128, "sr": 0.125, "pct": 0.5, "bias": 1, "size": 55},
         derived={"s1": "round(sr * e)", "e3": "round(pct * e)", "e1": "e - e3"},
         quantities=(

@@ -6,7 +6,7 @@ number format and outputs); `measure` computes them all, `analyze` assembles the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
 from pathlib import Path
@@ -252,6 +252,16 @@ def _family_on(family: str, settings: Settings) -> bool:
             "transfer": settings.transfer is not None,
             "latency": settings.latency is not None,
             "netscope": settings.count == "netscope"}[family]
+
+
+def check_metric_keys(keys: Sequence[str]) -> None:
+    """Every key names a declared metric (did-you-mean otherwise), and there is at least one."""
+    known = [m.key for m in METRICS]
+    for key in keys:
+        if key not in known:
+            raise CostcalcError(f"unknown metric '{key}'", did_you_mean(key, known))
+    if not keys:
+        raise CostcalcError("no metric given", "name one, e.g. macs")
 
 
 def measured(settings: Settings) -> tuple[Metric, ...]:

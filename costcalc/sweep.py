@@ -34,7 +34,7 @@ from .expand import MAX_ALPHA, build_graph
 from .expr import ExprError, evaluate, names_in
 from .metrics import Settings
 from .ops import Input, Shape
-from .report import METRICS, analyze, as_hardware, measure, measured
+from .report import METRICS, analyze, as_hardware, check_metric_keys, measure, measured
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
@@ -235,7 +235,7 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
     With `hardware` (as `analyze` takes it) the energy and traffic metrics can be swept too."""
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
-    _check_keys(keys)
+    check_metric_keys(keys)
     chosen = as_hardware(hardware)
     settings = tuple(Settings(b, dtype, params, chosen) for b in grid.batches)
     if unmeasured := [k for k in keys if k not in {m.key for m in measured(settings[0])}]:
@@ -268,15 +268,6 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
         _check_int64(spec, grid, combo, dtype, params, variant)
     chunks = _chunks(grid, chunk) if sample is None else _sample(grid, chunk, total, seed)
     return Job(spec, grid, settings, keys, variant, chunks, total)
-
-
-def _check_keys(keys: Sequence[str]) -> None:
-    known = [m.key for m in METRICS]
-    for key in keys:
-        if key not in known:
-            raise CostcalcError(f"unknown metric '{key}'", did_you_mean(key, known))
-    if not keys:
-        raise CostcalcError("no metric to sweep", "name one, e.g. macs")
 
 
 def _chunks(grid: Grid, chunk: int) -> tuple[Chunk, ...]:
@@ -615,8 +606,8 @@ def run(job: Job, *, where: str | None = None, pareto: Sequence[str] = (),
 def needed_keys(keys: Sequence[str], grid: Grid, where: str | None = None,
                 pareto: Sequence[str] = ()) -> tuple[str, ...]:
     """The metrics to compute: `keys`, then those `pareto` and `where` use."""
-    _check_keys(keys)
-    _check_keys(pareto or keys)
+    check_metric_keys(keys)
+    check_metric_keys(pareto or keys)
     used = check_where(where, keys, grid) if where is not None else ()
     return tuple(dict.fromkeys((*keys, *pareto, *used)))
 
