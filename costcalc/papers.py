@@ -13,6 +13,10 @@ tables:
          metric: "breakdown.conv kxk.macs_pct", published: 1.19, note: "...", expected: 1.91}
 ```
 
+A table may say `via: sweep`: its spec rows (totals paths only) are then counted by one
+vectorized sweep over their widths x resolutions per spec setting, not one report each; the
+values are the same, which tests/test_papers.py checks.
+
 A row names a bundled spec (or a `formula`), the settings to analyze it at, a `metric` (a path
 into the report's JSON, see `lookup`), the `published` value (in units of `scale`, default 1;
 or a shape list), a relative `tolerance` (default 1 %) and a `note`. `fewer_than` turns the row
@@ -48,7 +52,9 @@ from .bundled import bundled_dir
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .formula import evaluate_formula
 from .hardware import load_profile
-from .report import BUCKETS, analyze
+from .report import BUCKETS, METRICS, analyze
+from .spec import load_spec
+from .sweep import sweep
 from .yamlnodes import Node, parse_yaml, plain
 
 # A row's settings are analyze's keyword arguments, by their names there.
@@ -60,7 +66,8 @@ SOURCES = ("spec", "formula", "hardware")  # what a row counts: a network, a for
 REFERENCE_KEYS = {"spec", "settings", "metric"}
 ROUNDING_MODES = {"nearest": lambda x: math.floor(x + 0.5), "floor": math.floor,
                   "ceil": math.ceil}
-TABLE_KEYS = {"title", "source", "rows", "description"}
+TABLE_KEYS = {"title", "source", "rows", "description", "via"}
+VIA = ("analyze", "sweep")  # how a table's spec rows are counted: one report each, or one sweep
 FILE_KEYS = {"paper", "tables"}
 DEFAULT_TOLERANCE = 0.01  # relative: 1 %
 # The first words of every file `costcalc tables` generates: it replaces or removes only those.
@@ -123,6 +130,7 @@ class PaperTable:
     rows: tuple[Row, ...]
     file: str
     paper: str = ""  # the file's `paper:`, the full citation
+    via: str = "analyze"  # sweep: the spec rows' widths x resolutions are one vectorized sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +208,12 @@ def _table(file: str, table_id: str, node: Node, paper: str) -> tuple[PaperTable
     def text(key: str) -> str:
         return str(plain(entries[key])).strip() if key in entries else ""
 
+    via = text("via") or "analyze"
+    if via not in VIA:
+        problems.append(Problem(file, entries["via"].line, f"table '{table_id}': unknown 'via' "
+                                f"'{via}'", did_you_mean(via, VIA)))
     return PaperTable(table_id, text("title") or table_id, text("source"), text("description"),
-                      tuple(rows), file, paper), problems
+                      tuple(rows), file, paper, via), problems
 
 
 def _row_problems(file: str, item: Node) -> list[Problem]:
@@ -419,14 +431,57 @@ class Evaluator:
             self._cache[key] = load_profile(name).to_dict()
         return self._cache[key]
 
-    def evaluate(self, row: Row) -> RowResult:
+    def sweep(self, table: PaperTable) -> None:
+        """Count a `via: sweep` table's spec rows with one vectorized sweep per spec and its
+        other settings (the rows' widths x resolutions); `evaluate` then reads them."""
+        groups: dict[str, tuple[str, dict[str, Any], set[float], set[tuple[int, int]]]] = {}
+        for row in table.rows:
+            if not row.spec or row.fewer_than is not None:
+                continue
+            rest = {k: v for k, v in row.settings.items() if k not in ("width", "resolution")}
+            alpha, size = self._axes(row)
+            _, _, alphas, sizes = groups.setdefault(_group_key(row.spec, rest),
+                                                    (row.spec, rest, set(), set()))
+            alphas.add(alpha)
+            sizes.add(size)
+        for key, (spec, rest, alphas, sizes) in groups.items():
+            result = sweep(spec, sorted(alphas), sorted(sizes), **rest)
+            self._cache[key] = {(float(a), int(h), int(w)): {k: v[i] for k, v in
+                                                            result.totals.items()}
+                                for i, (a, h, w) in enumerate(zip(result.alpha, result.height,
+                                                                  result.width, strict=True))}
+
+    def _axes(self, row: Row) -> tuple[float, tuple[int, int]]:
+        spec = load_spec(row.spec)
+        variant = spec.variants.get(row.settings.get("variant", ""))
+        alpha = row.settings.get("width", variant.width if variant and variant.width else
+                                 spec.width.multiplier)
+        res = row.settings.get("resolution", variant.resolution if variant else None)
+        size = spec.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
+        return float(alpha), (int(size[0]), int(size[1]))
+
+    def _swept(self, row: Row) -> Any:
+        rest = {k: v for k, v in row.settings.items() if k not in ("width", "resolution")}
+        values = self._cache[_group_key(row.spec, rest)]
+        alpha, (h, w) = self._axes(row)
+        head, _, path = row.metric.partition(".")
+        keys = {m.total_path: m.key for m in METRICS}
+        if head != "totals" or path not in keys:
+            raise CostcalcError(f"metric '{row.metric}': a `via: sweep` table reads totals only",
+                                "use a totals.<metric> path, or count the table via analyze")
+        value = values[(alpha, h, w)][keys[path]]
+        return value.item() if hasattr(value, "item") else value
+
+    def evaluate(self, row: Row, via: str = "analyze") -> RowResult:
         if row.formula:
             source = self.formula(row.formula, row.settings)
         elif row.hardware:
             source = self.profile(row.hardware)
+        elif via == "sweep" and row.fewer_than is None:
+            source = None
         else:
             source = self.report(row.spec, row.settings)
-        value = lookup(source, row.metric)
+        value = self._swept(row) if source is None else lookup(source, row.metric)
         if row.fewer_than is not None:
             ref = row.fewer_than
             other = lookup(self.report(ref["spec"], ref.get("settings") or {}),
@@ -440,6 +495,10 @@ class Evaluator:
         delta = (computed - published) / published * 100 if published else math.inf
         return RowResult(row, computed, delta,
                          _status(row, computed, _close(computed, published, row.tolerance)))
+
+
+def _group_key(spec: str, settings: Mapping[str, Any]) -> str:
+    return repr(("sweep", spec, sorted(settings.items(), key=lambda kv: kv[0])))
 
 
 def _close(value: float, target: float, tolerance: float) -> bool:

@@ -75,9 +75,14 @@ def generate(papers_dir: Path | None = None) -> Generated:
     tables = []
     for table in load_tables(papers_files(papers_dir)):
         results = []
+        if table.via == "sweep":
+            try:
+                evaluator.sweep(table)
+            except CostcalcError as exc:
+                raise CostcalcError(f"{table.file}: {table.id}: {exc.what}", exc.fix) from None
         for row in table.rows:
             try:
-                results.append(evaluator.evaluate(row))
+                results.append(evaluator.evaluate(row, table.via))
             except CostcalcError as exc:
                 raise CostcalcError(f"{table.file}:{row.line}: {table.id}: '{row.label}': "
                                     f"{exc.what}", exc.fix) from None

@@ -161,3 +161,33 @@ def test_malformed_papers_files_are_located_errors(tmp_path: Path, body: str,
     with pytest.raises(CostcalcError) as info:
         load_tables([path])
     assert message in str(info.value)
+
+
+def test_a_via_sweep_table_is_one_vectorized_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MobileNet v1 Tables 6 and 7 are counted by one sweep per spec setting, and give exactly
+    what one report per row gives."""
+    from costcalc import papers
+    from costcalc.bundled import bundled_dir
+
+    tables = [t for t in load_tables([bundled_dir("papers") / "howard2017_mobilenet_v1.yaml"])
+              if t.id in ("table6", "table7")]
+    assert {t.via for t in tables} == {"sweep"}
+    one_by_one = {(t.id, r.line): Evaluator().evaluate(r).computed for t in tables
+                  for r in t.rows}
+    sweeps = []
+    real = papers.sweep
+    monkeypatch.setattr(papers, "sweep", lambda *a, **k: sweeps.append(a) or real(*a, **k))
+    monkeypatch.setattr(papers, "analyze", lambda *a, **k: pytest.fail("analyzed row by row"))
+    evaluator = Evaluator()
+    for t in tables:
+        evaluator.sweep(t)
+        for r in t.rows:
+            assert evaluator.evaluate(r, t.via).computed == one_by_one[(t.id, r.line)]
+    assert len(sweeps) == 4  # per table: framework and paper params, each one sweep
+
+
+def test_an_unknown_via_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("paper: x\ntables:\n  t:\n    via: swep\n    rows: []\n")
+    with pytest.raises(CostcalcError, match="unknown 'via' 'swep'"):
+        load_tables([path])
