@@ -6,7 +6,9 @@ import functools
 import json
 import math
 import os
+import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from enum import Enum
@@ -16,13 +18,23 @@ from typing import Any
 import click
 
 from . import limits
-from .bundled import bundled_specs
+from .bundled import bundled_specs, resolve
 from .deployment import STORAGE, ModelSize, Transfer, parse_densities
 from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import COUNT_PROFILES, PARAM_CONVENTIONS
-from .render import Format, FormulaFormat, formula_list, render, render_formula
-from .report import analyze, evaluated_graph
+from .render import (
+    EXTENSIONS,
+    Format,
+    FormulaFormat,
+    View,
+    formula_list,
+    render,
+    render_formula,
+    spec_list,
+    spec_text,
+)
+from .report import SORT_KEYS, analyze, evaluated_graph
 from .spec import load_spec
 
 
@@ -56,10 +68,29 @@ class InternalError(click.ClickException):
         click.echo(self.message, err=True)
 
 
+def _silence_stdout() -> None:
+    """After a closed pipe: send what is still buffered for stdout to /dev/null, so that
+    neither the interpreter's final flush nor click reports the broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test runner's stream)
+        pass
+
+
 class Group(click.Group):
+    """The one place where errors leave the CLI: a user error exits 1 with its message, a
+    closed pipe (`costcalc list | head -1`) exits 0 quietly, a bug exits 1 asking for a
+    report."""
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here when the output was buffered
+            return result
+        except BrokenPipeError:
+            _silence_stdout()
+            raise click.exceptions.Exit(0) from None
         except CostcalcError as exc:
             raise UserError(_capped(str(exc))) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
@@ -172,10 +203,84 @@ def write_output(text: str | bytes, output: Path | None, force: bool = False) ->
 
 def format_option(formats: type[Enum], default: Enum, help: str | None = None) -> Callable:
     """`--format`, its choices the members of a str-Enum of formats (their renderers are a dict
-    in render.py); the command receives the member."""
-    return click.option("--format", "fmt", type=click.Choice([f.value for f in formats]),
-                        default=default.value, show_default=True, help=help,
-                        callback=lambda ctx, param, value: formats(value))
+    in render.py); the command receives the member. Without --format, the extension of the
+    command's -o file chooses (out.json, out.csv, out.md), else `default`."""
+    names = [f.value for f in formats]
+    by_extension = {ext: name for ext, name in EXTENSIONS.items() if name in names}
+
+    def decorate(func: Callable) -> Callable:
+        func = click.option(
+            "--format", "fmt", type=click.Choice(names), default=None, help=help,
+            show_default=default.value + (", or the -o file's extension ("
+                                          + ", ".join(by_extension) + ")"
+                                          if by_extension else ""),
+            callback=lambda ctx, param, value: None if value is None else formats(value))(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, fmt: Enum | None, **kwargs: Any) -> Any:
+            if fmt is None:
+                suffix = Path(str(kwargs.get("output") or "")).suffix.lower()
+                fmt = formats(by_extension[suffix]) if suffix in by_extension else default
+            return func(*args, fmt=fmt, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+MIN_COLUMNS = 40
+
+
+def terminal_columns() -> int | None:
+    """The table width when --columns is not given: COLUMNS when set, the terminal's width
+    when standard output is one, else None (the renderers' fixed width: stable in pipes)."""
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isdigit():
+        return max(MIN_COLUMNS, int(env))
+    if sys.stdout.isatty():
+        return max(MIN_COLUMNS, shutil.get_terminal_size().columns)
+    return None
+
+
+def _set_columns(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["columns"] = value
+
+
+def columns_option(func: Callable) -> Callable:
+    """`--columns` after a subcommand, as well as before it (`costcalc --columns 80 report`)."""
+    return click.option("--columns", type=click.IntRange(min=MIN_COLUMNS), default=None,
+                        expose_value=False, callback=_set_columns,
+                        help="Fix the table width (default: the terminal's, or COLUMNS; 110 "
+                             "in a pipe or file).")(func)
+
+
+def view_options(func: Callable) -> Callable:
+    """Which rows a report shows (render.View): --summary, --top, --sort, --depth, and the
+    CSV's --csv-total; the command receives `view`."""
+    options = [
+        click.option("--summary", is_flag=True,
+                     help="Header, totals and breakdown only: no per-layer rows."),
+        click.option("--top", type=click.IntRange(min=1), default=None, metavar="K",
+                     help="Only the K costliest rows (layers, or blocks with --depth), each "
+                          "with its share of the total."),
+        click.option("--sort", type=click.Choice(list(SORT_KEYS)), default="macs",
+                     show_default=True, help="What --top ranks by (act: activations)."),
+        click.option("--depth", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="One row per block: layers grouped by the first N parts of their "
+                          "dotted names, metrics summed."),
+        click.option("--csv-total", is_flag=True,
+                     help="CSV: end with a TOTAL row (by default data rows only)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+
+    def wrapper(*args: Any, summary: bool, top: int | None, sort: str, depth: int | None,
+                csv_total: bool, **kwargs: Any) -> Any:
+        return func(*args, view=View(summary, top, sort, depth, csv_total), **kwargs)
+
+    functools.update_wrapper(wrapper, func)
+    return wrapper
 
 
 def spec_settings(func):
@@ -208,9 +313,11 @@ def parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, 
     return out
 
 
-@click.group(cls=Group)
-@click.option("--columns", type=click.IntRange(min=40), default=None,
-              help="Fix the table width (reproducible output).")
+@click.group(cls=Group, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--columns", type=click.IntRange(min=MIN_COLUMNS), default=None,
+              help="Fix the table width (default: the terminal's, or COLUMNS; 110 in a pipe "
+                   "or file). Also accepted after report, energy, latency, list and show.")
 @click.option("--limit", "limit_values", multiple=True, callback=parse_limits,
               metavar="NAME=N", help="Raise (or lower) a bound on the work an input may cause, "
               "e.g. --limit max_layers=5000000 (docs/limits.md).")
@@ -223,31 +330,46 @@ def main(ctx: click.Context, columns: int | None, limit_values: dict[str, int],
 
     SPEC is a path to a YAML spec, or the name of a bundled spec (see `costcalc list`).
     """
-    ctx.obj = {"columns": columns, "debug": debug}
+    ctx.obj = {"columns": columns or terminal_columns(), "debug": debug}
     ctx.with_resource(limits.override(**limit_values))
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @main.command("list")
+@click.option("--long", "long_", is_flag=True, help="Also give each spec's source.")
 @click.option("--variants", is_flag=True, help="Also list each spec's named variants.")
 @click.option("--hardware", is_flag=True, help="List the bundled hardware profiles instead.")
-def list_specs(variants: bool, hardware: bool) -> None:
-    """The bundled specs, one line each: name, network, source."""
+@columns_option
+@click.pass_context
+def list_specs(ctx: click.Context, long_: bool, variants: bool, hardware: bool) -> None:
+    """The bundled specs, one short line each: name, network, input, MACs, params (at the
+    spec's defaults) and how many variants (`costcalc show SPEC` for one spec)."""
     if hardware:
         profiles = [load_profile(path) for path in bundled_profiles()]
         width = max((len(p.name) for p in profiles), default=0)
         for p in profiles:
             click.echo(f"{p.name.ljust(width)}  {p.unit:<3}  {' '.join(p.source.split())}")
         return
-    rows = [(path.stem, load_spec(path)) for path in bundled_specs()]
-    width = max((len(stem) for stem, _ in rows), default=0)
-    for stem, spec in rows:
-        n = len(spec.variants)
-        count = f"  [{n} variant{'s' * (n != 1)}]" if n and not variants else ""
-        click.echo(f"{stem.ljust(width)}  {spec.name} - {spec.source}{count}")
-        if variants and spec.variants:
-            for variant in spec.variants.values():
-                about = f": {variant.description}" if variant.description else ""
-                click.echo(f"{''.ljust(width)}    --variant {variant.name}{about}")
+    entries = []
+    for path in bundled_specs():
+        spec = load_spec(path)
+        entries.append((path.stem, spec, analyze(spec)))
+    click.echo(spec_list(entries, long_, variants, ctx.obj["columns"]), nl=False)
+
+
+@main.command("show")
+@click.argument("spec")
+@click.option("--yaml", "as_yaml", is_flag=True, help="Print the spec's YAML text instead.")
+@columns_option
+def show(spec: str, as_yaml: bool) -> None:
+    """A spec's file, input, width rule, arguments with their defaults (--set) and variants
+    (--variant); --yaml prints its text."""
+    path = resolve(spec)
+    if as_yaml:
+        click.echo(path.read_text(encoding="utf-8"), nl=False)
+        return
+    click.echo(spec_text(load_spec(spec), str(path)), nl=False)
 
 
 def report_options(func):
@@ -322,17 +444,20 @@ def deploy_options(func):
 @click.argument("spec")
 @spec_settings
 @report_options
+@view_options
 @deploy_options
+@columns_option
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
-           fmt: Format, output: Path | None, force: bool, size: ModelSize | None,
-           transfer: Transfer | None, count: str) -> None:
-    """Per-layer and total costs of one network."""
+           fmt: Format, output: Path | None, force: bool, view: View,
+           size: ModelSize | None, transfer: Transfer | None, count: str) -> None:
+    """Totals, the breakdown by layer type, then per-layer costs of one network (or a
+    summary: --summary, --top K, --depth N)."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, size=size, transfer=transfer,
                      count=count)
-    write_output(render(result, fmt, ctx.obj["columns"]), output, force)
+    write_output(render(result, fmt, ctx.obj["columns"], view), output, force)
 
 
 @main.command()
@@ -353,16 +478,19 @@ def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 @click.option("--fuse/--no-fuse", default=True, show_default=True,
               help="Batch norm, activations, dropout and flatten run fused with the layer "
                    "before them (their input never reaches memory).")
+@view_options
+@columns_option
 @click.pass_context
 def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
            fmt: Format, output: Path | None, force: bool, profile: str, sram: str | None,
-           weight_reuse: int | None, reuse: str, rf_per_mac: str | None, fuse: bool) -> None:
+           weight_reuse: int | None, reuse: str, rf_per_mac: str | None, fuse: bool,
+           view: View) -> None:
     """Energy and memory traffic per layer from a hardware profile (docs/energy.md)."""
     hardware = make_hardware(profile, sram, weight_reuse, reuse, rf_per_mac, fuse)
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, hardware=hardware)
-    write_output(render(result, fmt, ctx.obj["columns"]), output, force)
+    write_output(render(result, fmt, ctx.obj["columns"], view), output, force)
 
 
 @main.group("plot")
@@ -503,6 +631,8 @@ def import_onnx(model: Path, output: Path | None) -> None:
               help="The --predict clock over the calibration clock (80 MHz / 216 MHz: 0.3704).")
 @click.option("--clock", "clock_hz", type=float, default=None,
               help="The calibration clock in Hz: also print cycles per unit.")
+@view_options
+@columns_option
 @click.pass_context
 def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
@@ -510,7 +640,7 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             peak: float | None,
             bandwidth: float | None, efficiency: float, times: Path | None, features: str,
             holdout: tuple[str, ...], predict_times: Path | None, clock_ratio: float,
-            clock_hz: float | None) -> None:
+            clock_hz: float | None, view: View) -> None:
     """Roofline latency per layer, and a least-squares calibration (docs/deploy.md)."""
     from .deployment import Roofline
     from .latency import fit, read_times, render_fit, timed_points
@@ -530,7 +660,7 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
         Roofline(peak, bandwidth, efficiency, device.name if device else "")
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, latency=roofline)
-    text = render(result, fmt, ctx.obj["columns"]) if roofline is not None else ""
+    text = render(result, fmt, ctx.obj["columns"], view) if roofline is not None else ""
     if times is not None:
         if fmt not in (Format.table, Format.markdown):
             raise CostcalcError("the calibration is printed as text",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -16,11 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .errors import CostcalcError
-from .report import BUCKETS, METRICS, Metric, Report
+from .report import BUCKETS, METRICS, SORT_KEYS, GroupRow, LayerRow, Metric, Report
 
 if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
     from .compare import Comparison
     from .formula import Formula, FormulaResult
+    from .spec import Spec
     from .sweep import SweepResult
 
 
@@ -60,19 +63,35 @@ def binary(nbytes: int) -> str:
     return f"{nbytes} B"
 
 
+def _setting(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value).lower() \
+        if isinstance(value, bool) else str(value)
+
+
 def header_lines(report: Report) -> list[str]:
+    """The network, what was computed (spec, variant, --set overrides, every argument as
+    resolved, input, batch, width, dtype, hardware), then what each number counts."""
     c, h, w = report.input
     conv = report.conventions()
     hardware = [f"{key.replace('_', ' ')}: {conv[key]}"
                 for key in ("hardware", "storage", "split", "roofline") if key in conv]
+    computed = [f"spec {report.file}"]
+    if report.variant is not None:
+        computed.append(f"variant {report.variant}")
+    if report.overrides:
+        computed.append("set " + " ".join(f"{k}={_setting(v)}"
+                                          for k, v in report.overrides.items()))
+    if report.args:
+        computed.append("args " + " ".join(f"{k}={_setting(v)}" for k, v in report.args.items()))
     return [
         f"{report.network}  ({report.source})" if report.source else report.network,
+        " | ".join(computed),
         f"input {c}x{h}x{w} | batch {report.batch} | width {report.width:g} | dtype "
         f"{report.dtype} ({report.bits}-bit) | params: {report.params_convention}",
+        *hardware,  # what was computed, then what the numbers count
         f"MACs: {conv['macs']}",
         f"params ({report.params_convention}): {conv['params_rule']}",
         *(f"{m.label}: {m.convention}" for m in report.metrics if m.convention),
-        *hardware,
     ]
 
 
@@ -168,7 +187,113 @@ def breakdown_cells(report: Report) -> list[tuple[str, ...]]:
 BREAKDOWN_COLUMNS = ("layer type", "MACs", "MACs share", "params", "params share")
 
 
-_NAME_WIDTH = 40  # wider layer names wrap; numbers never do
+# ---------------------------------------------------------------------------------------------
+# What a report shows: the rows section (per layer, per block, ranked, cut) or none
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Which rows a report shows after its header, totals and breakdown (in every format):
+    every layer (the default), none (`summary`), one row per block of the first `depth` name
+    parts, and the `top` costliest of those rows by `sort` (a SORT_KEYS name)."""
+
+    summary: bool = False
+    top: int | None = None
+    sort: str = "macs"
+    depth: int | None = None
+    csv_total: bool = False  # CSV: a TOTAL row (the network's totals) after the data rows
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_KEYS:
+            raise CostcalcError(f"unknown sort key '{self.sort}'",
+                                "use one of " + ", ".join(SORT_KEYS))
+        if self.top is not None and self.top < 1:
+            raise CostcalcError(f"--top must be at least 1, got {self.top}")
+
+    @property
+    def key(self) -> str:
+        return SORT_KEYS[self.sort]
+
+
+DEFAULT_VIEW = View()
+
+
+@dataclass(frozen=True, slots=True)
+class RowSection:
+    """The rows a view selects, with the metrics shown for them and the metrics whose share of
+    the total each row states (MACs, and the sort metric)."""
+
+    title: str
+    blocks: bool  # GroupRows (per block) rather than LayerRows
+    rows: tuple[LayerRow | GroupRow, ...]
+    metrics: tuple[Metric, ...]  # the columns' metrics
+    shares: tuple[Metric, ...]
+
+
+def row_section(report: Report, view: View) -> RowSection | None:
+    if view.summary:
+        return None
+    by_key = {m.key: m for m in report.metrics}
+    if view.key not in by_key:
+        raise CostcalcError(f"--sort {view.sort}: this report has no '{view.key}'")
+    sort_metric = by_key[view.key]
+    rows: tuple[LayerRow | GroupRow, ...] = report.layers
+    shown = _shown(report, "columns")
+    what = "layer"
+    if view.depth is not None:
+        rows = report.by_depth(view.depth)
+        summed = {m.key for m in report.summed}
+        shown = [m for m in shown if m.key in summed]
+        what = f"block (depth {view.depth})"
+    if sort_metric not in shown and view.top is not None:
+        shown.append(sort_metric)
+    # the share of total MACs where MACs are a column (the core view: energy has its own
+    # share), and of the metric ranked by
+    shares = tuple(dict.fromkeys([*(m for m in shown if m.key == "macs"),
+                                  *([sort_metric] if view.top is not None else [])]))
+    title = f"per {what}"
+    if view.top is not None:
+        rows = tuple(sorted(rows, key=lambda r: -r.values[view.key]))[:view.top]
+        plural = "blocks" if view.depth is not None else "layers"
+        title = f"top {len(rows)} {plural} by {sort_metric.label.format(params='')}".rstrip(
+            " ()") + (f" (depth {view.depth})" if view.depth is not None else "")
+    return RowSection(title, view.depth is not None, rows, tuple(shown), shares)
+
+
+def _share(value: Any, total: Any) -> float | None:
+    return 100 * value / total if total else None
+
+
+def _share_text(value: Any, total: Any) -> str:
+    share = _share(value, total)
+    return "-" if share is None else f"{share:.2f}"
+
+
+def section_columns(section: RowSection) -> tuple[str, ...]:
+    """layer, kind, output, or block, output, layers; the metrics; their shares."""
+    head = ("block", "output", "layers") if section.blocks else ("layer", "kind", "output")
+    return (*head, *(m.column or m.label for m in section.metrics),
+            *(f"{m.column or m.label} %" for m in section.shares))
+
+
+def section_cells(report: Report, section: RowSection) -> list[tuple[str, ...]]:
+    totals = report.totals.values
+    out = []
+    for r in section.rows:
+        shape = "x".join(map(str, r.output))
+        head = (shape, str(r.layers)) if isinstance(r, GroupRow) else \
+            (r.kind if r.bucket == "other" else r.bucket, shape)
+        out.append((r.name, *head,
+                    *(_column_cell(r.values[m.key], m, report) for m in section.metrics),
+                    *(_share_text(r.values[m.key], totals[m.key]) for m in section.shares)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The table: fitted to a width
+
+
+_MIN_NAME = 12  # names are shortened (or wrapped) down to this width, never further
 
 
 def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
@@ -182,12 +307,46 @@ def _table_width(widths: Sequence[int]) -> int:
     return sum(widths) + 3 * len(widths) + 1  # rich's borders and padding
 
 
+def shorten_middle(name: str, width: int) -> str:
+    """`name` in at most `width` characters, its middle replaced by '…' (the start and the
+    end, which tell layers apart, are kept): 'separable13.conv2.relu' -> 'separa…onv2.relu'."""
+    if len(name) <= width:
+        return name
+    tail = (width - 1) // 2 + (width - 1) % 2
+    return name[:width - 1 - tail] + "…" + name[len(name) - tail:]
+
+
+def fit_columns(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int,
+                optional: Sequence[int]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The columns and rows that fit in `width`: the `optional` columns dropped in that order
+    while the table is too wide, then the first column's names shortened in the middle when
+    that makes the table fit and every shortened name stays distinct (else they are kept whole
+    and the table is wider than asked). Numbers are never cut."""
+    keep = list(range(len(columns)))
+    widths = _widths(columns, rows)
+    for index in optional:
+        if _table_width([widths[i] for i in keep]) <= width:
+            break
+        keep.remove(index)
+    cols = tuple(columns[i] for i in keep)
+    cells = [tuple(row[i] for i in keep) for row in rows]
+    over = _table_width([widths[i] for i in keep]) - width
+    if over > 0 and cells and not any("\n" in row[0] for row in cells):
+        budget = widths[0] - over
+        names = [shorten_middle(row[0], budget) for row in cells]
+        if budget >= max(_MIN_NAME, cell_len(cols[0])) and \
+                len(set(names)) == len({row[0] for row in cells}):
+            cells = [(name, *row[1:]) for name, row in zip(names, cells, strict=True)]
+    return cols, cells
+
+
 def _print_table(console: Console, title: str, columns: Sequence[str],
                  rows: Sequence[Sequence[str]], right_from: int, wrap_first: bool) -> None:
     """A table whose cells are printed literally (names are never read as rich markup), and
     wide enough for its numbers: the console is widened rather than digits cut (the first
-    column may wrap past _NAME_WIDTH). When every cell fits on one line the box is drawn here,
-    the same characters rich draws, in linear time (rich takes milliseconds per row)."""
+    column may wrap, to the console's width, but not below _MIN_NAME). When every cell fits
+    on one line the box is drawn here, the same characters rich draws, in linear time (rich
+    takes milliseconds per row)."""
     widths = _widths(columns, rows)
     if _table_width(widths) <= console.width and not any("\n" in c for r in rows for c in r):
         _draw(console, title, columns, rows, right_from, widths)
@@ -205,7 +364,9 @@ def _print_rich(console: Console, title: str, columns: Sequence[str],
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     width = console.width
-    console.width = max(width, _table_width([min(widths[0], _NAME_WIDTH), *widths[1:]]))
+    room = width - _table_width([0, *widths[1:]])  # what the other columns leave
+    first = max(min(widths[0], max(room, _MIN_NAME)), cell_len(columns[0]))
+    console.width = max(width, _table_width([first, *widths[1:]]))
     console.print(table)
     console.width = width
 
@@ -225,23 +386,46 @@ def _draw(console: Console, title: str, columns: Sequence[str], rows: Sequence[S
         return left + sep.join(fill * (w + 2) for w in widths) + right
 
     total = _table_width(widths)
-    out = [title + " " * (total - cell_len(title)), rule("┏", "━", "┳", "┓"),
+    out = [title + " " * max(0, total - cell_len(title)), rule("┏", "━", "┳", "┓"),
            line(columns, "┃", "┃"), rule("┡", "━", "╇", "┩")]
     out += [line(row, "│", "│") for row in rows]
     out.append(rule("└", "─", "┴", "┘"))
     console.file.write("\n".join(out) + "\n")
 
 
-def to_table(report: Report, columns: int | None = None) -> str:
-    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
+DEFAULT_COLUMNS = 110  # the table's width when none is given (stable in pipes and files)
+
+
+def _optional(section: RowSection) -> list[int]:
+    """The columns dropped first when the table is too wide: the metrics after the second
+    (right to left), then the kind (a block's layer count), then the second metric, then the
+    output shape, then the shares (right to left); the first metric and the ones whose shares
+    are shown stay."""
+    shared = {s.key for s in section.shares}
+    metrics = [3 + i for i, m in enumerate(section.metrics) if i > 0 and m.key not in shared]
+    first_share = 3 + len(section.metrics)
+    shares = range(first_share, first_share + len(section.shares))
+    kind, output = (2, 1) if section.blocks else (1, 2)
+    return [*reversed(metrics[1:]), kind, *metrics[:1], output, *reversed(shares)]
+
+
+def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
+    width = columns or DEFAULT_COLUMNS
+    console = Console(file=io.StringIO(), width=width, color_system=None,
                       highlight=False, force_terminal=False)
     for line in header_lines(report):
-        console.print(Text(line), soft_wrap=True)
-    _print_table(console, "per layer", layer_columns(report), layer_cells(report), 3, True)
+        console.file.write(textwrap.fill(line, width, subsequent_indent="  ",
+                                         break_on_hyphens=False) + "\n")
     _print_table(console, "totals", ("metric", "exact", "approx"), totals_rows(report), 1,
                  True)
-    _print_table(console, "by layer type (MobileNet v1 Table 2)", BREAKDOWN_COLUMNS,
-                 breakdown_cells(report), 1, True)
+    _print_table(console, "by layer type", BREAKDOWN_COLUMNS, breakdown_cells(report), 1,
+                 True)
+    section = row_section(report, view)
+    if section is not None:
+        cols, cells = fit_columns(section_columns(section), section_cells(report, section),
+                                  width, _optional(section))
+        left = sum(c in ("kind", "output") for c in cols[1:3])  # text columns kept
+        _print_table(console, section.title, cols, cells, 1 + left, True)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
@@ -252,37 +436,86 @@ def _md_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: i
     return "\n".join(lines)
 
 
-def to_markdown(report: Report, columns: int | None = None) -> str:
+def to_markdown(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     head = header_lines(report)
     parts = [f"# {head[0]}", "\n".join(f"- {line}" for line in head[1:]),
              "## Totals", _md_table(("metric", "exact", "approx"), totals_rows(report)),
-             "## By layer type", _md_table(BREAKDOWN_COLUMNS, breakdown_cells(report)),
-             "## Layers", _md_table(layer_columns(report), layer_cells(report), left=3)]
+             "## By layer type", _md_table(BREAKDOWN_COLUMNS, breakdown_cells(report))]
+    section = row_section(report, view)
+    if section is not None:
+        parts += [f"## {section.title[0].upper()}{section.title[1:]}",
+                  _md_table(section_columns(section), section_cells(report, section), left=3)]
     return "\n\n".join(parts) + "\n"
 
 
-def to_csv(report: Report, columns: int | None = None) -> str:
-    shown = _shown(report, "csv")
+def _raw_rows(report: Report, section: RowSection, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The section's rows as data (CSV, JSON): exact values, shares as floats."""
+    totals = report.totals.values
+    out = []
+    for r in section.rows:
+        row: dict[str, Any] = {"name": r.name}
+        if isinstance(r, GroupRow):
+            row["layers"] = r.layers
+        else:
+            row.update(kind=r.kind, bucket=r.bucket)
+        row.update(zip(("c", "h", "w"), r.output, strict=True))
+        row.update({k: r.values[k] for k in keys if k in r.values})
+        row.update({f"{m.key}_pct": _share(r.values[m.key], totals[m.key])
+                    for m in section.shares})
+        out.append(row)
+    return out
+
+
+def to_csv(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
+    """The rows section as data rows only (the totals are in the JSON); with `--summary`, the
+    totals as metric,value rows; a TOTAL row only when the view asks for it."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "kind", "bucket", "c", "h", "w", *(m.key for m in shown)])
-    for r in report.layers:
-        writer.writerow([r.name, r.kind, r.bucket, *r.output, *(r.values[m.key] for m in shown)])
-    writer.writerow(["TOTAL", "", "", "", "", "", *(report.totals.values[m.key] for m in shown)])
+    section = row_section(report, view)
+    if section is None:
+        writer.writerow(["metric", "value"])
+        writer.writerows((m.key, report.totals.values[m.key]) for m in report.metrics)
+        return out.getvalue()
+    keys = [m.key for m in _shown(report, "csv")]
+    if section.blocks:
+        keys = [k for k in keys if k in {m.key for m in report.summed}]
+    rows = _raw_rows(report, section, keys)
+    names = ["name", *(["layers"] if section.blocks else ["kind", "bucket"]), "c", "h", "w",
+             *keys, *(f"{m.key}_pct" for m in section.shares)]
+    writer.writerow(names)
+    writer.writerows([row[n] if row[n] is not None else "" for n in names] for row in rows)
+    if view.csv_total:
+        total = {"name": "TOTAL", **{k: report.totals.values[k] for k in keys},
+                 **{f"{m.key}_pct": 100.0 for m in section.shares}}
+        writer.writerow([total.get(n, "") for n in names])
     return out.getvalue()
 
 
-def to_json(report: Report, columns: int | None = None) -> str:
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+def to_json(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
+    """Report.to_dict, plus `rows` when the view ranks or groups them (`--top`, `--depth`):
+    the same rows the table shows, with their shares of the totals."""
+    data = report.to_dict()
+    section = row_section(report, view)
+    if section is not None and (view.top is not None or view.depth is not None):
+        keys = [m.key for m in (report.summed if section.blocks else report.metrics)
+                if m.layer is not None]
+        data["rows"] = {"by": "block" if section.blocks else "layer", "depth": view.depth,
+                        "sort": view.key, "top": view.top, "title": section.title,
+                        "rows": _raw_rows(report, section, keys)}
+    return json.dumps(data, indent=2) + "\n"
 
 
-Renderer = Callable[[Report, int | None], str]  # (report, table width) -> text
+Renderer = Callable[[Report, int | None, View], str]  # (report, table width, view) -> text
 RENDERERS: dict[Format, Renderer] = {
     Format.table: to_table,
     Format.markdown: to_markdown,
     Format.csv: to_csv,
     Format.json: to_json,
 }
+
+# -o's extension chooses the format when --format is not given
+EXTENSIONS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
+              ".txt": "table"}
 
 
 def _renderer(table: Mapping[Any, Callable[..., str]], fmt: Enum | str) -> Callable[..., str]:
@@ -294,9 +527,11 @@ def _renderer(table: Mapping[Any, Callable[..., str]], fmt: Enum | str) -> Calla
     return names[name]
 
 
-def render(report: Report, fmt: Format | str, columns: int | None = None) -> str:
-    """The report in one format; `columns` fixes the table's width (only the table uses it)."""
-    return _renderer(RENDERERS, fmt)(report, columns)
+def render(report: Report, fmt: Format | str, columns: int | None = None,
+           view: View = DEFAULT_VIEW) -> str:
+    """The report in one format; `columns` fixes the table's width (only the table uses it),
+    `view` chooses its rows (every layer, none, per block, the top K)."""
+    return _renderer(RENDERERS, fmt)(report, columns, view)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -575,3 +810,66 @@ COMPARE_RENDERERS: dict[Format, Callable[..., str]] = {
 def render_compare(comparison: Comparison, fmt: Format | str,
                    columns: int | None = None) -> str:
     return _renderer(COMPARE_RENDERERS, fmt)(comparison, columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# `costcalc list` and `costcalc show`
+
+
+def spec_list(entries: Sequence[tuple[str, Spec, Report]], long: bool = False,
+              variants: bool = False, columns: int | None = None) -> str:
+    """One short line per bundled spec: name, network, input, MACs, params (at its defaults)
+    and its number of variants, the network's name shortened in the middle to fit `columns`;
+    `long` adds the source, `variants` each variant."""
+    rows = [("name", "network", "input", "MACs", "params", "variants")]
+    for stem, spec, report in entries:
+        c, h, w = report.input
+        rows.append((stem, spec.name, f"{c}x{h}x{w}", si(report.totals.macs),
+                     si(report.totals.params), str(len(spec.variants))))
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    over = sum(widths) + 2 * (len(widths) - 1) - (columns or DEFAULT_COLUMNS)
+    if over > 0:
+        widths[1] = max(_MIN_NAME, widths[1] - over)
+        rows = [(r[0], shorten_middle(r[1], widths[1]), *r[2:]) for r in rows]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+                     .rstrip())
+        if n == 0:
+            continue
+        spec = entries[n - 1][1]
+        if long and spec.source:
+            lines.append(f"    source: {' '.join(spec.source.split())}")
+        if variants:
+            lines += [f"    --variant {v.name}" + (f": {v.description}" if v.description else "")
+                      for v in spec.variants.values()]
+    return "\n".join(lines) + "\n"
+
+
+def spec_text(spec: Spec, path: str) -> str:
+    """What `costcalc show` says about a spec: its file, input, width rule, arguments with
+    their defaults, and variants with what each sets."""
+    rule = spec.width
+    lines = [f"{spec.name}  ({spec.source})" if spec.source else spec.name,
+             f"file: {path}",
+             f"input: {spec.channels}x{spec.size[0]}x{spec.size[1]}",
+             f"width: {rule.multiplier:g} (channels round: {rule.round}, divisor {rule.divisor}, "
+             f"min {rule.min})"]
+    if spec.description:
+        lines += ["", *textwrap.wrap(" ".join(spec.description.split()), 96)]
+    lines += ["", "arguments (--set NAME=VALUE), with their defaults:" if spec.args else
+              "arguments: none"]
+    width = max((len(k) for k in spec.args), default=0)
+    lines += [f"  {k.ljust(width)}  {_setting(v)}" for k, v in spec.args.items()]
+    lines += ["", "variants (--variant NAME):" if spec.variants else "variants: none"]
+    for v in spec.variants.values():
+        sets = [f"{k}={_setting(x)}" for k, x in v.args.items()]
+        if v.width is not None:
+            sets.append(f"width={v.width:g}")
+        if v.resolution is not None:
+            res = v.resolution
+            sets.append(f"resolution={res if isinstance(res, int) else 'x'.join(map(str, res))}")
+        about = f"  ({v.description})" if v.description else ""
+        lines.append(f"  {v.name}: {' '.join(sets) or 'the defaults'}{about}")
+    return "\n".join(lines) + "\n"

@@ -7,9 +7,10 @@ number format and outputs); `measure` computes them all, `analyze` assembles the
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from . import deploy, energy, latency, metrics, netscope
@@ -336,6 +337,23 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupRow:
+    """The layers whose names share their first `depth` dotted parts (a block or a stage),
+    with the sums of the metrics declared with a sum total."""
+
+    name: str
+    layers: int  # how many layers it holds
+    output: tuple[int, int, int]  # its last layer's
+    values: Mapping[str, Any]
+
+    __getattr__ = _metric_value
+
+
+# `--sort` names: the metrics a report's rows can be ranked by
+SORT_KEYS = {"macs": "macs", "params": "params", "act": "activations", "flops": "flops"}
+
+
+@dataclass(frozen=True, slots=True)
 class Share:
     bucket: str
     macs: int
@@ -360,6 +378,10 @@ class Report:
     totals: Totals
     breakdown: tuple[Share, ...]
     settings: Settings = DEFAULT_SETTINGS  # what the metrics were computed at
+    variant: str | None = None  # the spec's named setting, if one was chosen
+    # every spec argument as resolved, and those given (--set, args=); read-only mappings
+    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -409,6 +431,27 @@ class Report:
             out["roofline"] = self.settings.latency.describe()
         return out
 
+    @property
+    def summed(self) -> tuple[Metric, ...]:
+        """The per-layer metrics whose total is the sum of the layer values: the ones a block
+        row and a share of the total are defined for."""
+        return tuple(m for m in self.metrics if m.layer is not None and m.total == "sum")
+
+    def by_depth(self, depth: int) -> tuple[GroupRow, ...]:
+        """One row per distinct first `depth` parts of the dotted layer names (names are
+        dotted by nesting: `conv2_1.conv1.bn` is in block `conv2_1` at depth 1), in order of
+        first appearance, summing the metrics of `summed`."""
+        if depth < 1:
+            raise CostcalcError(f"depth must be at least 1, got {depth}", "use --depth 1 for "
+                                "one row per top-level block")
+        keys = [m.key for m in self.summed]
+        groups: dict[str, list[LayerRow]] = {}
+        for row in self.layers:
+            groups.setdefault(".".join(row.name.split(".")[:depth]), []).append(row)
+        return tuple(GroupRow(name, len(rows), rows[-1].output,
+                              {k: sum(r.values[k] for r in rows) for k in keys})
+                     for name, rows in groups.items())
+
     def per_image(self) -> dict[str, Any]:
         """Totals over the batch size: exact for counts, a quotient for energy."""
         values = self.totals.values
@@ -427,6 +470,10 @@ class Report:
         return {
             "network": self.network,
             "source": self.source,
+            "spec": self.file,
+            "variant": self.variant,
+            "args": dict(self.args),
+            "overrides": dict(self.overrides),
             "input": list(self.input),
             "batch": self.batch,
             "width": self.width,
@@ -459,6 +506,8 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     the roofline latency; with `count="netscope"` the counts by Netscope's rules."""
     settings = Settings(batch, dtype, params, as_hardware(hardware), as_size(size),
                         as_transfer(transfer), as_roofline(latency), count)
+    if not isinstance(spec, Graph | Spec):
+        spec = load_spec(spec)
     graph, shapes = _pipeline(spec, width, resolution, args, variant)
     measured = measure(graph, shapes, settings)
     bucket = metrics.buckets(graph, shapes)
@@ -470,7 +519,19 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     totals = Totals(measured.totals)
     return Report(graph.name, graph.source, graph.file, _dims(shapes[graph.layers[0].name]),
                   batch, graph.width, dtype, settings.bits, params, graph.paper_params, rows,
-                  totals, _breakdown(rows, totals), settings)
+                  totals, _breakdown(rows, totals), settings, variant,
+                  MappingProxyType(_resolved_args(spec, args, variant)),
+                  MappingProxyType(dict(args or {})))
+
+
+def _resolved_args(spec: Spec | Graph, args: Mapping[str, Any] | None,
+                   variant: str | None) -> dict[str, Any]:
+    """Every spec argument as the graph was built with it: the spec's defaults, then the
+    variant's, then the given ones (build_graph has checked them). A built Graph has none."""
+    if isinstance(spec, Graph):
+        return {}
+    chosen = spec.variants[variant].args if variant is not None else {}
+    return {**spec.args, **chosen, **(args or {})}
 
 
 def as_hardware(hardware: Hardware | str | Mapping[str, Any] | None) -> Hardware | None:

@@ -47,3 +47,66 @@ def test_formula_formats() -> None:
     assert text.splitlines()[0].startswith("separable: ")
     assert "462,422,016" in text and text.endswith("all agree with the graph count\n")
     assert json.loads(render_formula(result, "json"))["formula"] == "separable"
+
+
+def test_shorten_middle_keeps_both_ends() -> None:
+    from costcalc.render import shorten_middle
+
+    assert shorten_middle("separable13.conv2.relu", 16) == "separab…nv2.relu"
+    assert len(shorten_middle("separable13.conv2.relu", 16)) == 16
+    assert shorten_middle("conv1", 16) == "conv1"
+
+
+def test_fit_drops_optional_columns_then_shortens_names_only_when_unambiguous() -> None:
+    from costcalc.render import _table_width, _widths, fit_columns
+
+    columns = ("layer", "kind", "MACs")
+    rows = [("mixed_5b.branch_pool.conv", "conv", "1,000"),
+            ("mixed_5b.branch_3x3.conv", "conv", "2,000")]
+    wide = _table_width(_widths(columns, rows))
+    assert fit_columns(columns, rows, wide, [1]) == (columns, rows)  # it fits: unchanged
+    cols, cells = fit_columns(columns, rows, wide - 1, [1])  # the optional column goes first
+    assert cols == ("layer", "MACs") and [c[0] for c in cells] == [r[0] for r in rows]
+    cols, cells = fit_columns(columns, rows, 30, [1])  # then the names lose their middles
+    assert _table_width(_widths(cols, cells)) <= 30
+    assert [c[0] for c in cells] == ["mixed_5b…pool.conv", "mixed_5b…_3x3.conv"]
+    same_ends = [("stage_alpha.1.convolution", "1"), ("stage_alpha.2.convolution", "2")]
+    cols, cells = fit_columns(("layer", "MACs"), same_ends, 24, [])  # would collide: whole
+    assert cells == same_ends
+
+
+def test_a_view_checks_its_options() -> None:
+    from costcalc.render import View
+
+    with pytest.raises(CostcalcError, match="unknown sort key 'bytes'"):
+        View(sort="bytes")
+    with pytest.raises(CostcalcError, match="--top must be at least 1"):
+        View(top=0)
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+def test_every_format_has_the_same_sections_in_the_same_order(fmt: Format) -> None:
+    from costcalc.render import View
+
+    report = costcalc.analyze("squeezenet_v1_0")
+    full = render(report, fmt, 110)
+    summary = render(report, fmt, 110, View(summary=True))
+    top = render(report, fmt, 110, View(top=3, depth=1))
+    if fmt is Format.table:
+        order = [full.index(t) for t in ("\ntotals", "\nby layer type", "\nper layer")]
+        assert order == sorted(order)
+        assert "per layer" not in summary and "by layer type" in summary
+        assert "top 3 blocks by MACs (depth 1)" in top and "per layer" not in top
+    elif fmt is Format.markdown:
+        order = [full.index(t) for t in ("## Totals", "## By layer type", "## Per layer")]
+        assert order == sorted(order)
+        assert "## Per layer" not in summary and "## By layer type" in summary
+        assert "## Top 3 blocks by MACs (depth 1)" in top
+    elif fmt is Format.csv:
+        assert next(csv.reader(io.StringIO(summary))) == ["metric", "value"]
+        rows = list(csv.DictReader(io.StringIO(top)))
+        assert len(rows) == 3 and "layers" in rows[0] and "macs_pct" in rows[0]
+    else:
+        data, extra = json.loads(full), json.loads(top)
+        assert set(data) <= set(extra) and set(data) == set(json.loads(summary))
+        assert extra["rows"]["by"] == "block" and len(extra["rows"]["rows"]) == 3

@@ -87,3 +87,45 @@ def test_a_max_total_reduces_layer_values_to_their_maximum(monkeypatch) -> None:
     monkeypatch.setattr(report, "METRICS", (*report.METRICS, largest))
     r = costcalc.analyze("squeezenet_v1_0", batch=3)
     assert r.totals.largest_macs == max(row.macs for row in r.layers) == 3 * 173_873_952
+
+
+def test_a_report_says_what_was_computed() -> None:
+    report = costcalc.analyze("resnet", variant="50", args={"classes": 10})
+    assert report.variant == "50" and report.file == "resnet.yaml"
+    assert dict(report.overrides) == {"classes": 10}
+    # the spec's defaults, then the variant's (b2..b5, and bottleneck left at 1), then --set
+    assert dict(report.args) == {"b2": 3, "b3": 4, "b4": 6, "b5": 3, "bottleneck": 1,
+                                 "v1_5": 0, "classes": 10}
+    data = report.to_dict()
+    assert (data["spec"], data["variant"], data["args"]["classes"], data["overrides"]) == \
+        ("resnet.yaml", "50", 10, {"classes": 10})
+    plain = costcalc.analyze("resnet_cifar")
+    assert (plain.variant, dict(plain.args), dict(plain.overrides)) == \
+        (None, {"n": 3, "classes": 10}, {})
+    assert costcalc.analyze("resnet_cifar", args={"n": 18}).args["n"] == 18
+    with pytest.raises(TypeError):
+        report.args["classes"] = 5  # type: ignore[index]  # read-only, as the record is
+
+
+def test_depth_groups_layers_by_their_dotted_name_prefix() -> None:
+    report = costcalc.analyze("resnet", variant="18")
+    blocks = report.by_depth(1)
+    names = [b.name for b in blocks]
+    assert names[:4] == ["input", "conv1", "maxpool", "conv2_1"]
+    assert names[-2:] == ["fc", "softmax1"]
+    assert len(names) == len(set(names))
+    conv2_1 = blocks[3]
+    members = [r for r in report.layers if r.name.split(".")[0] == "conv2_1"]
+    assert conv2_1.layers == len(members) and conv2_1.output == members[-1].output
+    assert conv2_1.macs == sum(r.macs for r in members) > 0
+    summed = {m.key for m in report.summed}
+    assert {"macs", "params", "flops", "activations"} <= summed
+    assert "activation_bytes" not in summed and "arithmetic_intensity" not in summed
+    for key in summed:
+        assert sum(b.values[key] for b in blocks) == report.totals.values[key], key
+    # deeper: conv2_1.conv1 and its .bn/.relu are one row at depth 2
+    deep = {b.name: b for b in report.by_depth(2)}
+    assert deep["conv2_1.conv1"].layers == 3 and "conv2_1" not in deep
+    assert len(report.by_depth(99)) == len(report.layers)
+    with pytest.raises(CostcalcError, match="depth must be at least 1"):
+        report.by_depth(0)
