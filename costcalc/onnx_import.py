@@ -70,6 +70,8 @@ class _Importer:
             for name in node.output:
                 self.producer[name] = node
         self.order: list[str] = []  # the tensors layers produce, in order (crop references)
+        self.outputs = {o.name for o in self.graph.output}
+        self.stacks: dict[str, int] = {}  # an LSTM/GRU's Y -> the index of its layer entry
         self.names: dict[str, str] = {}  # ONNX tensor -> spec layer name
         self.used: Counter[str] = Counter()
         self.layers: list[dict[str, Any]] = []
@@ -298,17 +300,59 @@ class _Importer:
                  dim=int(table.shape[1]))
 
     def recurrent(self, node: Any, a: Mapping[str, Any]) -> None:
-        """One ONNX LSTM/GRU node is one layer (stacked nodes stay separate layers; their
-        counts add up to the stacked layer's)."""
+        """An LSTM/GRU node; one that reads an equal one (through their sequence layout only)
+        is its next stacked layer, `num_layers` + 1. The layer is named after the tensor its
+        layout nodes end in (export's layer output), else after Y."""
         direction = a.get("direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
         if direction == "reverse" or any(n for n in node.input[4:]):
             raise CostcalcError(f"{self.file}: {node.op_type} '{node.name}' runs in reverse "
                                 "or has sequence lengths or initial states",
                                 "costcalc imports forward and bidirectional RNNs")
-        self.add(RECURRENT[node.op_type], node.output[0], [node.input[0]],
-                 hidden=int(a["hidden_size"]), bidirectional=direction == "bidirectional",
-                 bias=len(node.input) > 3 and bool(node.input[3]))
+        kind = RECURRENT[node.op_type]
+        fields = {"hidden": int(a["hidden_size"]), "bidirectional": direction == "bidirectional",
+                  "bias": len(node.input) > 3 and bool(node.input[3])}
+        name = self.layer_output(node.output[0])
+        below = self.stacked_on(node)
+        entry = self.layers[self.stacks[below]].get(kind) if below in self.stacks else None
+        if entry is not None and all(entry.get(k, DEFAULTS[kind].get(k)) == v
+                                     for k, v in fields.items()):
+            entry["num_layers"] = entry.get("num_layers", 1) + 1
+            if name != node.output[0]:  # the stack's layer output: name it after that
+                old, entry["name"] = entry["name"], self.name(name)
+                self.names.update({t: entry["name"] for t, n in self.names.items() if n == old})
+            self.names[node.output[0]] = entry["name"]
+            self.stacks[node.output[0]] = self.stacks[below]
+            return
+        self.add(kind, name, [node.input[0]], **fields)
+        self.names[node.output[0]] = self.names[name]
+        self.stacks[node.output[0]] = len(self.layers) - 1
+
+    def layer_output(self, y: str) -> str:
+        """What an LSTM/GRU layer is named after: the first graph output its layout nodes
+        reach (export exposes each layer's N x C x H x W output), else Y itself."""
+        tensor, after = y, self.consumers.get(y, [])
+        while len(after) == 1 and after[0].op_type in LAYOUT and tensor not in self.outputs:
+            tensor = after[0].output[0]
+            after = self.consumers.get(tensor, [])
+        return tensor if tensor in self.outputs else y
+
+    def stacked_on(self, node: Any) -> str | None:
+        """The Y of the LSTM/GRU this node reads through layout nodes alone, if that Y and
+        every tensor on the way have no other reader and none is a graph output (a layer's
+        output: the boundary between two layers)."""
+        producer = self.producer.get(node.input[0])
+        if node.input[0] in self.outputs or len(self.consumers.get(node.input[0], [])) != 1:
+            return None
+        while producer is not None and producer.op_type in LAYOUT:
+            tensor = producer.input[0]
+            if len(self.consumers.get(tensor, [])) != 1 or tensor in self.outputs:
+                return None
+            producer = self.producer.get(tensor)
+        if producer is None or producer.op_type not in RECURRENT \
+                or any(self.consumers.get(o) for o in producer.output[1:]):
+            return None
+        return producer.output[0]
 
     def around_recurrent(self, node: Any) -> bool:
         """A Transpose or Reshape on the way into or out of an LSTM/GRU (its sequence

@@ -149,6 +149,27 @@ def test_the_new_kinds_export_run_and_import(name: str, tmp_path: Path) -> None:
     check_spec(name, tmp_path, text=SMALL[name])
 
 
+def test_imported_new_kinds_read_as_written(tmp_path: Path) -> None:
+    """Stacked RNN nodes come back as one layer with num_layers, named after the layer; a
+    crop's reference is an earlier tensor of its size; a resize by a factor keeps it."""
+    texts = {}
+    for name in ("recurrent", "deconvs"):
+        (shaped,) = shape_graph(costcalc.build_graph(costcalc.parse_spec(SMALL[name], "s")))
+        path = tmp_path / f"{name}.onnx"
+        path.write_bytes(export_graph(shaped.graph, shaped.shapes).SerializeToString())
+        texts[name] = import_model(path).split("layers:\n")[1].splitlines()
+    assert texts["recurrent"] == [
+        "  - embedding: {name: e, vocab: 11, dim: 5}",
+        "  - gru: {name: g, hidden: 6, bidirectional: true, num_layers: 3}",
+        "  - lstm: {name: l, hidden: 4, bias: false}",
+        "  - lstm: {name: l2, hidden: 3, bidirectional: true, num_layers: 2}"]
+    assert "  - crop: {name: c1, inputs: [d2, small], offset: [1, 1]}" in texts["deconvs"]
+    assert "  - upsample: {name: u1, factor: 2}" in texts["deconvs"]
+    assert texts["deconvs"][0] == ("  - deconv: {name: d1, out: 8, kernel: [3, 3], stride: "
+                                   "[2, 2], pad: [1, 1], output_pad: [1, 1], groups: 2, "
+                                   "bias: true}")
+
+
 def test_an_adaptive_pool_with_unequal_windows_is_a_clear_error() -> None:
     spec = costcalc.parse_spec(SMALL["deconvs"].replace("size: [4, 5], op: max",
                                                         "size: [5, 5], op: max"), "d.yaml")
@@ -201,6 +222,8 @@ def _image(name="x", dims=(1, 3, 8, 8)):
     ("dynamic", "has dimensions [None, 3, None, 8]"),
     ("two_inputs", "the graph has 2 inputs"),
     ("unsupported", "no importer for Erf (1), Gelu (2)"),
+    ("gather", "Gather 'g' is not an embedding lookup"),
+    ("unpool", "MaxUnpool 'u' does not read the indices of a MaxPool"),
 ])
 def test_bad_onnx_files_are_clear_errors(case: str, message: str, tmp_path: Path) -> None:
     path = tmp_path / "m.onnx"
@@ -213,6 +236,15 @@ def test_bad_onnx_files_are_clear_errors(case: str, message: str, tmp_path: Path
     elif case == "two_inputs":
         add = onnx.helper.make_node("Add", ["x", "z"], ["y"], name="a")
         onnx.save(_model([add], [_image(), _image("z")]), path)
+    elif case == "gather":  # from the activations, not from a table
+        ids = onnx.numpy_helper.from_array(np.zeros((2,), np.int64), "ids")
+        gather = onnx.helper.make_node("Gather", ["x", "ids"], ["y"], name="g", axis=1)
+        onnx.save(_model([gather], [_image()], [ids]), path)
+    elif case == "unpool":  # indices that no MaxPool produced
+        ids = onnx.numpy_helper.from_array(np.zeros((1, 3, 8, 8), np.int64), "ids")
+        unpool = onnx.helper.make_node("MaxUnpool", ["x", "ids"], ["y"], name="u",
+                                       kernel_shape=[2, 2], strides=[2, 2])
+        onnx.save(_model([unpool], [_image()], [ids]), path)
     else:
         nodes = [onnx.helper.make_node("Gelu", ["x"], ["g1"], name="g1"),
                  onnx.helper.make_node("Erf", ["g1"], ["e"], name="e"),
