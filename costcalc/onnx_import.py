@@ -264,7 +264,8 @@ class _Importer:
                  dilation=dilations.pop(), groups=groups, bias=len(node.input) > 2)
 
     def resize(self, node: Any, a: Mapping[str, Any]) -> None:
-        """Resize as upsample: by an integer factor when both axes grow by it, else to a size."""
+        """Resize (opset 11 on: X, roi, scales, sizes) as upsample: by an integer factor when
+        both axes grow by it, else to a size."""
         mode = a.get("mode", b"nearest")
         mode = mode.decode() if isinstance(mode, bytes) else mode
         if mode not in ("nearest", "linear"):
@@ -301,8 +302,8 @@ class _Importer:
 
     def recurrent(self, node: Any, a: Mapping[str, Any]) -> None:
         """An LSTM/GRU node; one that reads an equal one (through their sequence layout only)
-        is its next stacked layer, `num_layers` + 1. The layer is named after the tensor its
-        layout nodes end in (export's layer output), else after Y."""
+        is its next stacked layer, `num_layers` + 1. The layer is named after its output
+        (`layer_output`)."""
         direction = a.get("direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
         if direction == "reverse" or any(n for n in node.input[4:]):
