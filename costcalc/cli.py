@@ -874,3 +874,28 @@ def compare_command(ctx: click.Context, specs: tuple[str, ...], metric: str,
 
     result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params)
     write_output(render_compare(result, fmt, ctx.obj["columns"]), output)
+
+
+@main.command("graph")
+@click.argument("spec")
+@spec_settings
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="1: one node per block instance (default: every layer, blocks as clusters).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="FILE.dot or .gv (the DOT text), FILE.svg or .png (rendered by Graphviz's "
+                   "dot, if installed); default: DOT on standard output.")
+def graph_command(spec: str, width: float | None, resolution: Any, variant: str | None,
+                  sets: dict[str, Any], depth: int | None, output: Path | None) -> None:
+    """The layer graph as Graphviz DOT: edges labelled with tensor shapes, nodes coloured by
+    their share of MACs (docs/graph.md)."""
+    from .dot import RENDERED, graph_dot, render_dot
+    from .metrics import macs
+
+    suffix = output.suffix.lower().lstrip(".") if output is not None and str(output) != "-" \
+        else "dot"
+    if suffix not in ("dot", "gv", *RENDERED):
+        raise CostcalcError(f"{output}: unknown graph format '.{suffix}'",
+                            "use -o FILE.dot, .gv, .svg or .png")
+    graph, shapes = evaluated_graph(spec, width, resolution, sets, variant)
+    text = graph_dot(graph, shapes, macs(graph, shapes), depth)
+    write_output(render_dot(text, suffix) if suffix in RENDERED else text, output)

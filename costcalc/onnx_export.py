@@ -21,23 +21,33 @@ from .errors import CostcalcError
 from .graph import Graph, Layer
 from .ops import (
     FC,
+    GRU,
     LRN,
+    LSTM,
     Act,
+    AdaptivePool,
     Add,
     BatchNorm,
     Concat,
     Conv,
+    Crop,
+    Deconv,
     Dropout,
+    Embedding,
     Flatten,
     Input,
     MDConv,
     Mul,
     PadChannels,
     Pool,
+    PReLU,
+    Recurrent,
     Shape,
     Shuffle,
     Softmax,
     Split,
+    Unpool,
+    Upsample,
     as_pair,
     ceil_div,
     pads,
@@ -62,6 +72,7 @@ class _Builder:
     rng: np.random.Generator | None
     nodes: list[Any]
     initializers: list[Any]
+    indexed: frozenset[str] = frozenset()  # max pools whose indices an unpool reads
 
     def weight(self, name: str, shape: tuple[int, ...]) -> str:
         array = np.zeros(shape, np.float32) if self.rng is None else \
@@ -154,9 +165,18 @@ def _pool(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...]
         b.node(f"Global{kind}Pool", [ins[0]], layer.name, layer.name)
         return
     kernel, stride = as_pair(op.kernel), as_pair(op.stride)
-    b.node(f"{kind}Pool", [ins[0]], layer.name, layer.name, kernel_shape=list(kernel),
-           strides=list(stride), pads=_conv_pads(xs[0], kernel, stride, op.pad, 1),
-           ceil_mode=int(op.ceil))
+    outputs = [layer.name]
+    if layer.name in b.indexed:  # SegNet: an unpool puts values back where the maxima were
+        outputs.append(indices(layer.name))
+    b.nodes.append(b.onnx.helper.make_node(
+        f"{kind}Pool", [ins[0]], outputs, name=layer.name, kernel_shape=list(kernel),
+        strides=list(stride), pads=_conv_pads(xs[0], kernel, stride, op.pad, 1),
+        ceil_mode=int(op.ceil)))
+
+
+def indices(pool: str) -> str:
+    """The tensor of a max pool's argmax indices, which MaxUnpool reads."""
+    return f"{pool}.indices"
 
 
 def _batchnorm(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
@@ -250,11 +270,130 @@ def _simple(onnx_op: str, **attrs: Any) -> Exporter:
     return export
 
 
+def _deconv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+            y: Shape) -> None:
+    op, x = layer.op, xs[0]
+    assert isinstance(op, Deconv)
+    kh, kw = as_pair(op.kernel)
+    ph, pw = as_pair(op.pad)
+    inputs = [ins[0], b.weight(f"{layer.name}.weight", (x.c, y.c // op.groups, kh, kw))]
+    if op.bias:
+        inputs.append(b.weight(f"{layer.name}.bias", (y.c,)))
+    b.node("ConvTranspose", inputs, layer.name, layer.name, kernel_shape=[kh, kw],
+           strides=list(as_pair(op.stride)), dilations=[op.dilation, op.dilation],
+           pads=[ph, pw, ph, pw], output_padding=list(as_pair(op.output_pad)),
+           group=op.groups)
+
+
+def _crop(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+          y: Shape) -> None:
+    op, x, name = layer.op, xs[0], layer.name
+    assert isinstance(op, Crop)
+    top, left = ((x.h - y.h) // 2, (x.w - y.w) // 2) if op.offset == "center" else \
+        as_pair(op.offset)
+    b.node("Slice", [ins[0], b.constant(f"{name}.starts", [top, left]),
+                     b.constant(f"{name}.ends", [top + y.h, left + y.w]),
+                     b.constant(f"{name}.axes", [2, 3])], name, name)
+
+
+def _upsample(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+              y: Shape) -> None:
+    """Resize to explicit `sizes`, so the output size is costcalc's whatever the rounding of
+    scales; nearest as PyTorch's (floor of the asymmetric source index), bilinear with
+    half-pixel centres (PyTorch's align_corners=False)."""
+    op, name = layer.op, layer.name
+    assert isinstance(op, Upsample)
+    modes = ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+              "nearest_mode": "floor"} if op.mode == "nearest" else
+             {"mode": "linear", "coordinate_transformation_mode": "half_pixel"})
+    b.node("Resize", [ins[0], "", "", b.constant(f"{name}.sizes", [1, y.c, y.h, y.w])], name,
+           name, **modes)
+
+
+def _adaptive_pool(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+                   y: Shape) -> None:
+    """Uniform windows only: when the output size divides the input, PyTorch's adaptive
+    windows are exactly a pool with kernel = stride = input / output."""
+    op, x = layer.op, xs[0]
+    assert isinstance(op, AdaptivePool)
+    if x.h % y.h or x.w % y.w:
+        raise CostcalcError(f"{layer.name}: adaptive pool from {x.h}x{x.w} to {y.h}x{y.w} has "
+                            "windows of unequal sizes, which no ONNX pooling op computes",
+                            "choose an input size that is a multiple of the output size")
+    kernel = [x.h // y.h, x.w // y.w]
+    b.node("MaxPool" if op.op == "max" else "AveragePool", [ins[0]], layer.name, layer.name,
+           kernel_shape=kernel, strides=kernel)
+
+
+def _unpool(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+            y: Shape) -> None:
+    op = layer.op
+    assert isinstance(op, Unpool)
+    b.node("MaxUnpool", [ins[0], indices(ins[1])], layer.name, layer.name,
+           kernel_shape=[op.kernel, op.kernel], strides=[op.stride, op.stride])
+
+
+def _prelu(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+           y: Shape) -> None:
+    op = layer.op
+    assert isinstance(op, PReLU)
+    slope = b.weight(f"{layer.name}.slope", (1,) if op.shared else (y.c, 1, 1))
+    b.node("PRelu", [ins[0], slope], layer.name, layer.name)
+
+
+def _embedding(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+               y: Shape) -> None:
+    """1 x 1 x H x W token ids -> Cast -> Squeeze the channel -> Gather rows of the table
+    (1 x H x W x dim) -> Transpose back to 1 x dim x H x W."""
+    op, name = layer.op, layer.name
+    assert isinstance(op, Embedding)
+    ids = b.node("Cast", [ins[0]], f"{name}.ids", f"{name}.cast", to=b.onnx.TensorProto.INT64)
+    ids = b.node("Squeeze", [ids, b.constant(f"{name}.axes", [1])], f"{name}.squeezed",
+                 f"{name}.squeeze")
+    rows = b.node("Gather", [b.weight(f"{name}.weight", (op.vocab, op.dim)), ids],
+                  f"{name}.rows", f"{name}.gather", axis=0)
+    b.node("Transpose", [rows], name, name, perm=[0, 3, 1, 2])
+
+
+def _recurrent(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
+               y: Shape) -> None:
+    """ONNX LSTM/GRU over H as the sequence and W as the batch: 1 x C x H x W -> H x W x C,
+    one node per stacked layer (W, R and B = PyTorch's b_ih and b_hh, so the element counts
+    are costcalc's params), then back to 1 x (directions · hidden) x H x W."""
+    op, x, name = layer.op, xs[0], layer.name
+    assert isinstance(op, Recurrent)
+    onnx_op = "LSTM" if isinstance(op, LSTM) else "GRU"
+    dirs, h, gates = op._dirs(), op.hidden, op.gates
+    extra = {"linear_before_reset": 1} if isinstance(op, GRU) else {}  # PyTorch's GRU
+    moved = b.node("Transpose", [ins[0]], f"{name}.steps", f"{name}.steps", perm=[2, 3, 0, 1])
+    current = b.node("Reshape", [moved, b.constant(f"{name}.seq", [x.h, x.w, x.c])],
+                     f"{name}.seq", f"{name}.seq")
+    width = x.c
+    for i in range(op.num_layers):
+        part = f"{name}.l{i}"
+        inputs = [current, b.weight(f"{part}.W", (dirs, gates * h, width)),
+                  b.weight(f"{part}.R", (dirs, gates * h, h))]
+        if op.bias:
+            inputs.append(b.weight(f"{part}.B", (dirs, 2 * gates * h)))
+        out = b.node(onnx_op, inputs, f"{part}.y", part, hidden_size=h,
+                     direction="bidirectional" if dirs == 2 else "forward", **extra)
+        # Y is steps x directions x batch x hidden; the next layer reads steps x batch x (d·h)
+        out = b.node("Transpose", [out], f"{part}.moved", f"{part}.moved", perm=[0, 2, 1, 3])
+        current = b.node("Reshape", [out, b.constant(f"{part}.seq", [x.h, x.w, dirs * h])],
+                         f"{part}.seq", f"{part}.seq")
+        width = dirs * h
+    out = b.node("Transpose", [current], f"{name}.features", f"{name}.features",
+                 perm=[2, 0, 1])
+    b.node("Reshape", [out, b.constant(f"{name}.shape", [1, y.c, y.h, y.w])], name, name)
+
+
 EXPORTERS: Mapping[type, Exporter] = {
     Conv: _conv, MDConv: _mdconv, FC: _fc, Pool: _pool, BatchNorm: _batchnorm, Act: _act,
     Add: _elementwise("Add"), Mul: _elementwise("Mul"), Concat: _concat, Shuffle: _shuffle,
     Split: _split, PadChannels: _pad_channels, Flatten: _flatten, LRN: _simple("LRN"),
-    Dropout: _simple("Identity"), Softmax: _simple("Softmax", axis=1),
+    Dropout: _simple("Identity"), Softmax: _simple("Softmax", axis=1), Deconv: _deconv,
+    Crop: _crop, Upsample: _upsample, AdaptivePool: _adaptive_pool, Unpool: _unpool,
+    PReLU: _prelu, Embedding: _embedding, LSTM: _recurrent, GRU: _recurrent,
 }
 
 
@@ -262,7 +401,8 @@ def export_graph(graph: Graph, shapes: Mapping[str, Shape], *, seed: int | None 
     """An evaluated graph (shapes.shape_graph) as an ONNX ModelProto; every layer's output is
     also a graph output, so a runtime returns all of them."""
     onnx = _onnx()
-    b = _Builder(onnx, None if seed is None else np.random.default_rng(seed), [], [])
+    indexed = frozenset(layer.inputs[1] for layer in graph.layers if isinstance(layer.op, Unpool))
+    b = _Builder(onnx, None if seed is None else np.random.default_rng(seed), [], [], indexed)
     unsupported = sorted({layer.kind for layer in graph.layers
                           if type(layer.op) not in EXPORTERS and not isinstance(layer.op, Input)})
     if unsupported:

@@ -26,7 +26,15 @@ PASSTHROUGH = {"Identity", "Dropout"}
 DEFAULTS = {"conv": {"stride": [1, 1], "pad": [0, 0, 0, 0], "dilation": 1, "groups": 1,
                      "bias": False},
             "pool": {"pad": [0, 0, 0, 0], "ceil": False}, "fc": {"bias": True},
-            "mdconv": {"stride": 1, "bias": False}}
+            "mdconv": {"stride": 1, "bias": False},
+            "deconv": {"stride": [1, 1], "pad": [0, 0], "output_pad": [0, 0], "dilation": 1,
+                       "groups": 1, "bias": False},
+            "upsample": {"mode": "nearest"}, "crop": {"offset": "center"},
+            "prelu": {"shared": False}, "unpool": {"kernel": 2, "stride": 2},
+            "lstm": {"num_layers": 1, "bidirectional": False, "bias": True},
+            "gru": {"num_layers": 1, "bidirectional": False, "bias": True}}
+RECURRENT = {"LSTM": "lstm", "GRU": "gru"}
+LAYOUT = {"Transpose", "Reshape"}  # around an LSTM/GRU: its sequence layout, not a layer
 
 
 def _onnx() -> Any:
@@ -55,9 +63,15 @@ class _Importer:
         self.graph = model.graph
         self.init = {t.name: self.onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
         self.consumers: dict[str, list[Any]] = {}
+        self.producer: dict[str, Any] = {}
         for node in self.graph.node:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
+            for name in node.output:
+                self.producer[name] = node
+        self.order: list[str] = []  # the tensors layers produce, in order (crop references)
+        self.outputs = {o.name for o in self.graph.output}
+        self.stacks: dict[str, int] = {}  # an LSTM/GRU's Y -> the index of its layer entry
         self.names: dict[str, str] = {}  # ONNX tensor -> spec layer name
         self.used: Counter[str] = Counter()
         self.layers: list[dict[str, Any]] = []
@@ -88,6 +102,7 @@ class _Importer:
         entry = {"name": self.name(output), **({} if refs == [previous] else {"inputs": refs}),
                  **{k: v for k, v in fields.items() if defaults.get(k, object()) != v}}
         self.layers.append({kind: entry})
+        self.order.append(output)
 
     def alias(self, output: str, source: str) -> None:
         self.names[output] = self.ref(source)
@@ -103,6 +118,7 @@ class _Importer:
             raise CostcalcError(f"{self.file}: the input '{inputs[0].name}' has dimensions "
                                 f"{dims}", "export the model with a fixed N x C x H x W input")
         self.names[inputs[0].name] = "input"
+        self.order.append(inputs[0].name)
         unknown = Counter(n.op_type for n in self.graph.node if not self.supported(n))
         if unknown:
             listed = ", ".join(f"{op} ({count})" for op, count in sorted(unknown.items()))
@@ -120,13 +136,17 @@ class _Importer:
         return node.op_type in {"Conv", "Gemm", "BatchNormalization", "Clip", "Add", "Mul",
                                 "Concat", "Split", "Slice", "Pad", "MaxPool", "AveragePool",
                                 "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape",
-                                "Transpose", "Softmax", "LRN", *ACTIVATIONS, *PASSTHROUGH}
+                                "Transpose", "Softmax", "LRN", "ConvTranspose", "Resize",
+                                "MaxUnpool", "PRelu", "Gather", "Cast", "Squeeze", *RECURRENT,
+                                *ACTIVATIONS, *PASSTHROUGH}
 
     # -- one node
 
     def node(self, index: int, node: Any) -> None:
         op, a, out = node.op_type, self.attrs(node), node.output[0]
-        if op == "Conv":
+        if op in LAYOUT and self.around_recurrent(node):
+            self.alias(out, node.input[0])
+        elif op == "Conv":
             self.conv(node, a)
         elif op == "Gemm":
             weight = self.init[node.input[1]]
@@ -154,6 +174,38 @@ class _Importer:
             self.add("pool", out, [node.input[0]], op="max" if op == "MaxPool" else "avg",
                      kernel=kernel, stride=[int(s) for s in a.get("strides", [1, 1])],
                      pad=[top, bottom, left, right], ceil=bool(a.get("ceil_mode", 0)))
+            if len(node.output) > 1 and node.output[1]:
+                self.alias(node.output[1], out)  # its indices: an unpool names the pool
+        elif op == "ConvTranspose":
+            self.deconv(node, a)
+        elif op == "Resize":
+            self.resize(node, a)
+        elif op == "MaxUnpool":
+            source = self.producer.get(node.input[1])
+            if source is None or source.op_type != "MaxPool" or node.input[1] != \
+                    source.output[-1] or len(node.input) > 2 and node.input[2]:
+                raise CostcalcError(f"{self.file}: MaxUnpool '{node.name}' does not read the "
+                                    "indices of a MaxPool, or gives an output_shape",
+                                    "costcalc imports MaxUnpool(x, MaxPool's indices)")
+            kernel, strides = (set(int(k) for k in a.get(key, [1, 1]))
+                               for key in ("kernel_shape", "strides"))
+            if len(kernel) != 1 or len(strides) != 1:
+                raise CostcalcError(f"{self.file}: MaxUnpool '{node.name}' is not square")
+            self.add("unpool", out, [node.input[0], node.input[1]], kernel=kernel.pop(),
+                     stride=strides.pop())
+        elif op == "PRelu":
+            slope = self.init[node.input[1]]
+            self.add("prelu", out, [node.input[0]], shared=bool(slope.size == 1))
+        elif op in ("Cast", "Squeeze"):
+            follow = {"Cast": {"Squeeze", "Gather"}, "Squeeze": {"Gather"}}[op]
+            if not all(c.op_type in follow for c in self.consumers.get(out, [])):
+                raise CostcalcError(f"{self.file}: {op} '{node.name}' does not lead to an "
+                                    "embedding's Gather", "see docs/onnx.md")
+            self.alias(out, node.input[0])  # the token ids on their way to a lookup
+        elif op == "Gather":
+            self.gather(node, a)
+        elif op in RECURRENT:
+            self.recurrent(node, a)
         elif op in ("GlobalAveragePool", "GlobalMaxPool"):
             self.add("pool", out, [node.input[0]], op="avg" if "Average" in op else "max",
                      **{"global": True})
@@ -195,6 +247,127 @@ class _Importer:
                  pad=[top, bottom, left, right], dilation=dilations.pop(),
                  groups=int(a.get("group", 1)), bias=len(node.input) > 2)
 
+    def deconv(self, node: Any, a: Mapping[str, Any]) -> None:
+        weight = self.init[node.input[1]]
+        top, left, bottom, right = (int(p) for p in a.get("pads", [0, 0, 0, 0]))
+        dilations = {int(d) for d in a.get("dilations", [1, 1])}
+        if (top, left) != (bottom, right) or len(dilations) != 1 or "output_shape" in a or \
+                a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise CostcalcError(f"{self.file}: ConvTranspose '{node.name}' has asymmetric "
+                                "pads, unequal dilations, auto_pad or an output_shape",
+                                "costcalc imports symmetric explicit pads (PyTorch's)")
+        groups = int(a.get("group", 1))
+        self.add("deconv", node.output[0], [node.input[0]], out=int(weight.shape[1]) * groups,
+                 kernel=[int(weight.shape[2]), int(weight.shape[3])],
+                 stride=[int(s) for s in a.get("strides", [1, 1])], pad=[top, left],
+                 output_pad=[int(p) for p in a.get("output_padding", [0, 0])],
+                 dilation=dilations.pop(), groups=groups, bias=len(node.input) > 2)
+
+    def resize(self, node: Any, a: Mapping[str, Any]) -> None:
+        """Resize (opset 11 on: X, roi, scales, sizes) as upsample: by an integer factor when
+        both axes grow by it, else to a size."""
+        mode = a.get("mode", b"nearest")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if mode not in ("nearest", "linear"):
+            raise CostcalcError(f"{self.file}: Resize '{node.name}' is {mode}",
+                                "costcalc imports nearest and (bi)linear resizing")
+        x = self.dims(node.input[0])
+        given = [n for n in list(node.input[1:]) + ["", "", ""]][:3]
+        if given[2] and given[2] in self.init:
+            h, w = (int(v) for v in self.init[given[2]][2:4])
+        elif given[1] and given[1] in self.init:
+            h, w = (int(x[i] * float(self.init[given[1]][i])) for i in (2, 3))
+        else:
+            raise CostcalcError(f"{self.file}: Resize '{node.name}' has no constant scales "
+                                "or sizes", "export with constant resize scales or sizes")
+        size: dict[str, Any] = {"size": [h, w]}
+        if h % x[2] == 0 and w % x[3] == 0 and h // x[2] == w // x[3]:
+            size = {"factor": h // x[2]}
+        self.add("upsample", node.output[0], [node.input[0]],
+                 mode="bilinear" if mode == "linear" else "nearest", **size)
+
+    def gather(self, node: Any, a: Mapping[str, Any]) -> None:
+        """Gather(table, ids) -> Transpose to 1 x dim x H x W: an embedding (export's form)."""
+        table = self.init.get(node.input[0])
+        after = self.consumers.get(node.output[0], [])
+        if table is None or table.ndim != 2 or int(a.get("axis", 0)) != 0 or len(after) != 1 \
+                or after[0].op_type != "Transpose" \
+                or list(self.attrs(after[0])["perm"]) != [0, 3, 1, 2]:
+            raise CostcalcError(f"{self.file}: Gather '{node.name}' is not an embedding lookup",
+                                "costcalc imports Gather(table, ids) + Transpose to N x C x "
+                                "H x W as an embedding")
+        self.skip.add(list(self.graph.node).index(after[0]))
+        self.add("embedding", after[0].output[0], [node.input[1]], vocab=int(table.shape[0]),
+                 dim=int(table.shape[1]))
+
+    def recurrent(self, node: Any, a: Mapping[str, Any]) -> None:
+        """An LSTM/GRU node; one that reads an equal one (through their sequence layout only)
+        is its next stacked layer, `num_layers` + 1. The layer is named after its output
+        (`layer_output`)."""
+        direction = a.get("direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        if direction == "reverse" or any(n for n in node.input[4:]):
+            raise CostcalcError(f"{self.file}: {node.op_type} '{node.name}' runs in reverse "
+                                "or has sequence lengths or initial states",
+                                "costcalc imports forward and bidirectional RNNs")
+        kind = RECURRENT[node.op_type]
+        fields = {"hidden": int(a["hidden_size"]), "bidirectional": direction == "bidirectional",
+                  "bias": len(node.input) > 3 and bool(node.input[3])}
+        name = self.layer_output(node.output[0])
+        below = self.stacked_on(node)
+        entry = self.layers[self.stacks[below]].get(kind) if below in self.stacks else None
+        if entry is not None and all(entry.get(k, DEFAULTS[kind].get(k)) == v
+                                     for k, v in fields.items()):
+            entry["num_layers"] = entry.get("num_layers", 1) + 1
+            if name != node.output[0]:  # the stack's layer output: name it after that
+                old, entry["name"] = entry["name"], self.name(name)
+                self.names.update({t: entry["name"] for t, n in self.names.items() if n == old})
+            self.names[node.output[0]] = entry["name"]
+            self.stacks[node.output[0]] = self.stacks[below]
+            return
+        self.add(kind, name, [node.input[0]], **fields)
+        self.names[node.output[0]] = self.names[name]
+        self.stacks[node.output[0]] = len(self.layers) - 1
+
+    def layer_output(self, y: str) -> str:
+        """What an LSTM/GRU layer is named after: the first graph output its layout nodes
+        reach (export exposes each layer's N x C x H x W output), else Y itself."""
+        tensor, after = y, self.consumers.get(y, [])
+        while len(after) == 1 and after[0].op_type in LAYOUT and tensor not in self.outputs:
+            tensor = after[0].output[0]
+            after = self.consumers.get(tensor, [])
+        return tensor if tensor in self.outputs else y
+
+    def stacked_on(self, node: Any) -> str | None:
+        """The Y of the LSTM/GRU this node reads through layout nodes alone, if that Y and
+        every tensor on the way have no other reader and none is a graph output (a layer's
+        output: the boundary between two layers)."""
+        producer = self.producer.get(node.input[0])
+        if node.input[0] in self.outputs or len(self.consumers.get(node.input[0], [])) != 1:
+            return None
+        while producer is not None and producer.op_type in LAYOUT:
+            tensor = producer.input[0]
+            if len(self.consumers.get(tensor, [])) != 1 or tensor in self.outputs:
+                return None
+            producer = self.producer.get(tensor)
+        if producer is None or producer.op_type not in RECURRENT \
+                or any(self.consumers.get(o) for o in producer.output[1:]):
+            return None
+        return producer.output[0]
+
+    def around_recurrent(self, node: Any) -> bool:
+        """A Transpose or Reshape on the way into or out of an LSTM/GRU (its sequence
+        layout, steps x batch x features), through other such nodes."""
+        producer = self.producer.get(node.input[0])
+        while producer is not None and producer.op_type in LAYOUT:
+            producer = self.producer.get(producer.input[0])
+        if producer is not None and producer.op_type in RECURRENT:
+            return True
+        consumers = self.consumers.get(node.output[0], [])
+        while len(consumers) == 1 and consumers[0].op_type in LAYOUT:
+            consumers = self.consumers.get(consumers[0].output[0], [])
+        return len(consumers) == 1 and consumers[0].op_type in RECURRENT
+
     def reshape(self, index: int, node: Any) -> None:
         shape = [int(s) for s in self.init[node.input[1]]]
         transpose = self.consumers.get(node.output[0], [])
@@ -218,6 +391,9 @@ class _Importer:
 
     def slice(self, node: Any) -> None:
         starts, ends, axes = (list(self.init[n]) for n in node.input[1:4])
+        if [int(x) for x in axes] == [2, 3]:
+            self.crop(node, [int(x) for x in starts], [int(x) for x in ends])
+            return
         if [int(x) for x in axes] != [1]:
             raise CostcalcError(f"{self.file}: Slice '{node.name}' is not on the channels")
         start, end = int(starts[0]), int(ends[0])
@@ -230,6 +406,18 @@ class _Importer:
             raise CostcalcError(f"{self.file}: Slice '{node.name}' is not an equal part")
         self.add("split", node.output[0], [node.input[0]], index=start // width,
                  parts=total // width)
+
+    def crop(self, node: Any, starts: list[int], ends: list[int]) -> None:
+        """A Slice of height and width is Caffe's crop, which takes its size from a reference
+        layer: the latest tensor so far with the sliced size (the graph input included)."""
+        size = [ends[0] - starts[0], ends[1] - starts[1]]
+        reference = next((t for t in reversed(self.order)
+                          if self.dims(t, required=False)[2:] == size), None)
+        if reference is None:
+            raise CostcalcError(f"{self.file}: Slice '{node.name}' crops to {size[0]}x{size[1]} "
+                                "and no earlier tensor has that size",
+                                "costcalc imports a crop to the size of an earlier layer")
+        self.add("crop", node.output[0], [node.input[0], reference], offset=starts)
 
     def pad(self, node: Any) -> None:
         pads = [int(p) for p in self.init[node.input[1]]]
@@ -261,10 +449,17 @@ class _Importer:
 
     def channels(self, tensor: str) -> int:
         """A tensor's channel count from the model's shape information."""
+        return self.dims(tensor)[1]
+
+    def dims(self, tensor: str, required: bool = True) -> list[int]:
+        """A tensor's dimensions from the model's shape information ([] if unknown and not
+        required)."""
         for info in list(self.graph.value_info) + list(self.graph.output) + \
                 list(self.graph.input):
             if info.name == tensor:
-                return int(info.type.tensor_type.shape.dim[1].dim_value)
+                return [int(d.dim_value) for d in info.type.tensor_type.shape.dim]
+        if not required:
+            return []
         raise CostcalcError(f"{self.file}: no shape information for '{tensor}'",
                             "run onnx.shape_inference on the model first")
 
