@@ -473,11 +473,17 @@ def evaluate_formula(name: str, args: Mapping[str, Any] | None = None) -> Formul
     derived = {}
     for key, text in formula.derived.items():
         derived[key] = values[key] = expr.evaluate(text, values)
+    at = " ".join(f"{k}={v}" for k, v in given.items() if args and k in args) or "its defaults"
     try:
         counted = formula.count(values)
         closed = {q.key: expr.evaluate(q.expression, values) for q in formula.quantities}
     except ZeroDivisionError:
         raise CostcalcError(f"formula '{name}': a divisor is zero at {given}") from None
+    except SpecError as exc:  # the layers these arguments build: say so, not a pseudo-file line
+        first = exc.problems[0]
+        raise CostcalcError(f"formula '{name}' at {at}: layer {first.what}",
+                            "check the formula's arguments (`costcalc formula --list`)") \
+            from None
     checks = []
     for q in formula.quantities:
         engine = counted[q.against or q.key]

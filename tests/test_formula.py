@@ -141,8 +141,9 @@ def test_errors() -> None:
     with pytest.raises(CostcalcError, match="'conv': 'kernel': expected an integer, got float "
                                             "2.5"):
         evaluate_formula("asymmetric", {"n": 2.5})
-    with pytest.raises(CostcalcError, match="'input': 'height' must be at least 1, got 0"):
-        evaluate_formula("separable", {"rho": 0})
+    with pytest.raises(CostcalcError, match="formula 'separable' at rho=0: layer 'input': "
+                                            "'height' must be at least 1, got 0"):
+        evaluate_formula("separable", {"rho": 0})  # the user's argument, not a pseudo-file
     with pytest.raises(CostcalcError, match="unknown argument 'q'"):
         evaluate_formula("lowrank", {"q": 1})
     with pytest.raises(CostcalcError, match="must be a non-negative number"):
