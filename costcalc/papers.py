@@ -452,7 +452,10 @@ class Evaluator:
                                                                   result.width, strict=True))}
 
     def _axes(self, row: Row) -> tuple[float, tuple[int, int]]:
-        spec = load_spec(row.spec)
+        key = repr(("spec", row.spec))
+        if key not in self._cache:
+            self._cache[key] = load_spec(row.spec)  # type: ignore[assignment]
+        spec: Any = self._cache[key]
         variant = spec.variants.get(row.settings.get("variant", ""))
         alpha = row.settings.get("width", variant.width if variant and variant.width else
                                  spec.width.multiplier)
