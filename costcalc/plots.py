@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import CostcalcError
 from .report import MAC_CONVENTION, Report
+from .sweep import pareto_front
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -72,15 +73,6 @@ def save(fig: Any, path: Path) -> None:
             os.unlink(tmp)
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indices of the points no other point beats on both coordinates (lower is better)."""
-    front = []
-    for i, (x, y) in enumerate(points):
-        if not any((a <= x and b <= y) and (a < x or b < y) for a, b in points):
-            front.append(i)
-    return front
-
-
 def pareto(reports: Sequence[Report], path: Path) -> Plot:
     """MACs against params, log axes, one labelled point per report, the front highlighted."""
     if not reports:
@@ -89,7 +81,8 @@ def pareto(reports: Sequence[Report], path: Path) -> Plot:
     plt = _pyplot()
     points = [(r.totals.macs / r.batch, r.totals.params) for r in reports]
     labels = [f"{r.network} x{r.width:g} @{r.input[1]}" for r in reports]
-    front = pareto_front(points)
+    front = pareto_front([np.array([p[0] for p in points], dtype=float),
+                          np.array([p[1] for p in points], dtype=float)]).tolist()
     fig, ax = plt.subplots(figsize=(7, 5), dpi=100)
     ax.scatter(*zip(*points, strict=True), color="tab:blue")
     for (x, y), label in zip(points, labels, strict=True):
