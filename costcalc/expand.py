@@ -98,7 +98,9 @@ def check_width(alpha: Any, file: str = "") -> None:
     if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and 0 < alpha <= MAX_ALPHA):
         where = f"{file}: " if file else ""
         raise CostcalcError(f"{where}width multiplier must be in (0, {MAX_ALPHA}], got "
-                            f"{alpha!r}", f"give --width (or width=) between 0 and {MAX_ALPHA}")
+                            f"{alpha!r}",
+                            f"give --width (in Python, width=) a number between 0 and {MAX_ALPHA}, "
+                            "such as 0.5")
 
 
 def check_resolution(res: Any, file: str = "") -> None:
@@ -111,7 +113,8 @@ def check_resolution(res: Any, file: str = "") -> None:
                                            for v in items):
         where = f"{file}: " if file else ""
         raise CostcalcError(f"{where}resolution must be a positive integer or a pair of them, "
-                            f"got {res!r}", "give --resolution 224 or 224x160")
+                            f"got {res!r}", "give --resolution 224 or 224x160 (in Python, "
+                            "resolution=224 or resolution=(224, 160))")
 
 
 def _no_text(text: str) -> Any:

@@ -76,6 +76,11 @@ def test_a_graph_takes_width_and_resolution_but_not_structure_settings() -> None
         costcalc.analyze(graph, variant="x")
     with pytest.raises(CostcalcError, match="width multiplier must be in"):
         costcalc.analyze(graph, width=20)
+    # A CLI spelling passed to the API is refused with the Python spelling to use instead.
+    with pytest.raises(CostcalcError, match=r"got '224x160'\n  fix: .*resolution=\(224, 160\)"):
+        costcalc.analyze("mobilenet_v2", resolution="224x160")
+    with pytest.raises(CostcalcError, match=r"got '0.5'\n  fix: .*width=\) a number .* 0.5"):
+        costcalc.analyze("mobilenet_v2", width="0.5")
     assert costcalc.analyze("mobilenet_v2", width=0.5).totals.macs == 97_131_840
 
 
