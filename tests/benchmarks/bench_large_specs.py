@@ -13,6 +13,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from costcalc import analyze, build_graph, parse_spec
@@ -30,16 +31,9 @@ def chain(layers: int) -> str:
     return HEAD + "layers:\n" + body
 
 
-def laughs() -> str:
-    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    for i in range(1, 9):
-        prev, name = chr(96 + i), chr(97 + i)
-        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
-    return "\n".join(lines) + "\n"
-
-
 HOSTILE = {
-    "billion laughs": laughs(),
+    "billion laughs": (Path(__file__).parents[1] / "bad_specs" / "yaml_alias_bomb.yaml")
+    .read_text(),
     "10,000-deep nesting": "a: " + "[" * 10_000 + "]" * 10_000,
     "n: 10**9": HEAD + "layers:\n  - conv: {out: 8, kernel: 1, n: '10**9'}\n",
     "block n x n": HEAD + "blocks:\n  b:\n    layers:\n      - conv: {out: 8, kernel: 1, "
