@@ -8,8 +8,10 @@ located Problems (`FILE:LINE: what` and `fix:`), sorted by line.
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class CostcalcError(Exception):
@@ -73,3 +75,12 @@ def did_you_mean(key: str, allowed: Iterable[str], otherwise: str | None = None)
     if close:
         return f"did you mean '{close[0]}'?"
     return "allowed: " + capped(names) if otherwise is None else otherwise
+
+
+def optional_module(name: str, purpose: str, extra: str) -> Any:
+    """Import an optional dependency, or say which of costcalc's extras installs it."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        raise CostcalcError(f"{purpose} needs the {name} package",
+                            f"pip install 'costcalc[{extra}]'") from None

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CostcalcError
+from .errors import CostcalcError, optional_module
 from .graph import Graph, Layer
 from .ops import (
     FC,
@@ -58,12 +58,7 @@ CONSTANT = "const."  # initializers that are shapes or bounds, not parameters
 
 
 def _onnx() -> Any:
-    try:
-        import onnx
-    except ModuleNotFoundError:
-        raise CostcalcError("ONNX export needs the onnx package",
-                            "pip install 'costcalc[onnx]'") from None
-    return onnx
+    return optional_module("onnx", "ONNX export", "onnx")
 
 
 @dataclass

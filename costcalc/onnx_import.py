@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .errors import CostcalcError
+from .errors import CostcalcError, optional_module
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
                "HardSwish": "hswish", "HardSigmoid": "hsigmoid"}
@@ -38,12 +38,7 @@ LAYOUT = {"Transpose", "Reshape"}  # around an LSTM/GRU: its sequence layout, no
 
 
 def _onnx() -> Any:
-    try:
-        import onnx
-    except ModuleNotFoundError:
-        raise CostcalcError("ONNX import needs the onnx package",
-                            "pip install 'costcalc[onnx]'") from None
-    return onnx
+    return optional_module("onnx", "ONNX import", "onnx")
 
 
 def load_model(path: str | Path) -> Any:

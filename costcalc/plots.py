@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CostcalcError
+from .errors import CostcalcError, optional_module
 from .report import MAC_CONVENTION, Report
 from .sweep import pareto_front
 
@@ -32,10 +32,7 @@ class Plot:
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ModuleNotFoundError:
-        raise CostcalcError("plots need matplotlib", "pip install 'costcalc[plot]'") from None
+    matplotlib = optional_module("matplotlib", "plotting", "plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,25 @@ def test_bad_command_line_input_exits_1(args: list[str], message: str) -> None:
     assert result.exit_code == 1, result.output
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("module", "args", "message"), [
+    ("onnx", ["export", "mobilenet_v2", "-o", "m.onnx"], "ONNX export needs the onnx package"),
+    ("onnx", ["import", "m.onnx"], "ONNX import needs the onnx package"),
+    ("matplotlib", ["plot", "layers", "mobilenet_v2", "-o", "m.png"],
+     "plotting needs the matplotlib package"),
+])
+def test_a_missing_extra_names_the_install(module: str, args: list[str], message: str,
+                                           tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.onnx").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now fails as if absent
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    extra = {"onnx": "onnx", "matplotlib": "plot"}[module]
+    assert result.stderr == f"{message}\n  fix: pip install 'costcalc[{extra}]'\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # nothing written
 
 
 def test_unreadable_spec_is_a_user_error(tmp_path: Path) -> None:
