@@ -806,6 +806,7 @@ class Embedding(OpBase):
         return ParamCounts(weights=self.vocab * self.dim)
 
 
+@dataclass(frozen=True, slots=True)
 class Recurrent(OpBase):
     """Shared by lstm and gru: `num_layers` stacked layers over a features x steps x W input
     (W independent sequences of H steps, usually 1), each with `gates` gate sets; output
@@ -817,10 +818,11 @@ class Recurrent(OpBase):
 
     gates: ClassVar[int]
     cell_ops: ClassVar[int]  # non-MAC operations per hidden unit and step, biases aside
-    hidden: int  # the fields every recurrent kind declares
-    num_layers: int
-    bidirectional: bool
-    bias: bool
+
+    hidden: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    bias: bool = True
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         x = xs[0]
@@ -860,11 +862,6 @@ class LSTM(Recurrent):
     gates: ClassVar[int] = 4
     cell_ops: ClassVar[int] = 15
 
-    hidden: int
-    num_layers: int = 1
-    bidirectional: bool = False
-    bias: bool = True
-
 
 @op("gru")
 @dataclass(frozen=True, slots=True)
@@ -874,8 +871,3 @@ class GRU(Recurrent):
 
     gates: ClassVar[int] = 3
     cell_ops: ClassVar[int] = 13
-
-    hidden: int
-    num_layers: int = 1
-    bidirectional: bool = False
-    bias: bool = True
