@@ -30,8 +30,8 @@ def test_spec_properties(name: str) -> None:
     assert r.totals.peak_activation_bytes <= r.totals.activation_bytes
     # Params do not depend on the input resolution, except a fully connected layer's over a
     # spatial map (AlexNet, VGG, a fixed 7x7 pool before the classifier): its input grows.
-    h = r.input[1]
-    other = analyze(spec, resolution=h + 32)
+    h, w = r.input[1], r.input[2]
+    other = analyze(spec, resolution=(h + 32, w + 32))
     assert other.totals.macs > r.totals.macs
     assert len(other.layers) == len(r.layers)
     for before, after in zip(r.layers, other.layers, strict=True):
