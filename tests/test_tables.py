@@ -259,12 +259,17 @@ def test_torchvision_parameter_counts_are_exact(bundled) -> None:
 # The command line: stdout by default, --out DIR, --check [DIR], --table ID; statuses
 
 
-def test_cli_prints_the_index_or_one_table_and_writes_nothing(tree, tmp_path: Path,
-                                                               monkeypatch) -> None:
-    papers, docs, _ = tree
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch) -> Path:
+    """An empty working directory outside any clone, made current."""
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+    return work
+
+
+def test_cli_prints_the_index_or_one_table_and_writes_nothing(tree, work: Path) -> None:
+    papers, docs, _ = tree
     runner = CliRunner()
     index = runner.invoke(main, ["tables", "--papers", str(papers)])
     assert index.exit_code == 0, index.output
@@ -290,11 +295,8 @@ def test_cli_out_writes_and_counts(tree, tmp_path: Path) -> None:
 
 
 def test_cli_check_without_dir_is_docs_tables_here_or_says_what_to_do(tree, tmp_path: Path,
-                                                                      monkeypatch) -> None:
+                                                                      work: Path) -> None:
     papers, docs, _ = tree
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
     runner = CliRunner()
     missing = runner.invoke(main, ["tables", "--check", "--papers", str(papers)])
     assert missing.exit_code == 1
