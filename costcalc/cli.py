@@ -446,17 +446,21 @@ def deploy_options(func):
 @report_options
 @view_options
 @deploy_options
+@click.option("--training", "optimizer", metavar="sgd|momentum|adam", default=None,
+              help="Add training memory at --batch: weights, gradients, the optimizer's state "
+                   "and the activations saved for the backward pass (docs/reports.md).")
 @columns_option
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
            fmt: Format, output: Path | None, force: bool, view: View,
-           size: ModelSize | None, transfer: Transfer | None, count: str) -> None:
+           size: ModelSize | None, transfer: Transfer | None, count: str,
+           optimizer: str | None) -> None:
     """Totals, the breakdown by layer type, then per-layer costs of one network (or a
     summary: --summary, --top K, --depth N)."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, size=size, transfer=transfer,
-                     count=count)
+                     count=count, training=optimizer)
     write_output(render(result, fmt, ctx.obj["columns"], view), output, force)
 
 
