@@ -233,7 +233,8 @@ LATENCY_METRICS: tuple[Metric, ...] = (
            shows=frozenset({"columns", "totals", "csv"}), family="latency"),
 )
 
-NETSCOPE_CONVENTION = ("Netscope's rules (netscope.py, reference/netscope-rules.md): MACC, "
+NETSCOPE_CONVENTION = ("Netscope's rules (costcalc/netscope.py, from dgschwend/netscope's "
+                       "analyzer): MACC, "
                        "COMP, ADD, DIV, EXP, params and activations per layer, over the batch; "
                        "a batchnorm counts as Caffe's BatchNorm + Scale pair")
 NETSCOPE_LABELS = {"macc": "MACC", "comp": "COMP", "add": "ADD", "div": "DIV", "exp": "EXP",
@@ -484,7 +485,7 @@ class Report:
                 else values[m.key] / self.batch for m in self.metrics if "per_image" in m.shows}
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON contract (DESIGN.md), plus a few extra keys."""
+        """The stable JSON contract (docs/reports.md, README.md), plus a few extra keys."""
         totals: dict[str, Any] = {}
         for m in self.metrics:
             *groups, key = m.total_path.split(".")
