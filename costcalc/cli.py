@@ -722,8 +722,7 @@ def tables(table_id: str | None, out_dir: Path | None, check_dir: str | None, fm
     """
     from . import tables as paper_tables
 
-    if sum(x is not None for x in (table_id, out_dir, check_dir)) > 1 and \
-            not (table_id is not None and fmt == "json"):
+    if sum(x is not None for x in (table_id, out_dir, check_dir)) > 1:
         raise click.UsageError("give one of --table, --out and --check")
     if out_dir is not None and fmt == "json":
         raise click.UsageError("--format json prints the rows and writes no files: drop --out")

@@ -10,8 +10,11 @@ tables:
     source: "Howard et al. 2017, Table 2"      # optional, like `description`
     rows:
       - {label: ..., spec: mobilenet_v1, settings: {params: paper},
-         metric: "breakdown.conv kxk.macs_pct", published: 1.19, note: "...", expected: 1.91}
+         metric: "breakdown.conv kxk.macs_pct", published: 1.19, note: "...",
+         cause: paper-error, expected: 1.91}
 ```
+
+docs/papers-format.md documents every field for authors.
 
 A table may say `via: sweep`: its spec rows (totals paths only) are then counted by one
 vectorized sweep over their widths x resolutions per spec setting, not one report each; the

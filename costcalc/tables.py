@@ -3,8 +3,10 @@
 `generate` computes every document in memory (deterministically: files, tables and rows in
 their data order, numbers formatted by fixed rules); `write` replaces the files atomically, one
 whole file at a time, after everything has been computed; `check` compares the documents with
-what is on disk and lists what fails the gate: every mismatch row and, for the Markdown
-documents, every stale, missing or extra file.
+what is on disk and lists what fails the gate: every mismatch row, every not-reproduced row
+that now matches (its cause is stale) and, for the Markdown documents, every stale, missing or
+extra file. Each row's status is `match`, one of the causes of `papers.CAUSES` or `mismatch`
+(`STATUSES`, explained in `MEANING` and docs/papers-format.md).
 The generator knows nothing about particular metrics: a row names a path into a report (or a
 formula's result), so a metric added to the report later is usable from the data alone.
 """

@@ -283,6 +283,11 @@ def test_cli_prints_the_index_or_one_table_and_writes_nothing(tree, work: Path) 
     assert "--table test.t3: no such table\n  fix: did you mean 'test.t2'?" in bad.stderr
     both = runner.invoke(main, ["tables", "--out", str(docs), "--check", str(docs)])
     assert both.exit_code == 2 and "give one of --table, --out and --check" in both.stderr
+    rows = json.loads(runner.invoke(main, ["tables", "--table", "test.t2", "--format", "json",
+                                           "--papers", str(papers)]).stdout)
+    assert [(r["table"], r["label"]) for r in rows] == [("t2", "fire params")]
+    no_files = runner.invoke(main, ["tables", "--out", str(docs), "--format", "json"])
+    assert no_files.exit_code == 2 and "writes no files" in no_files.stderr
 
 
 def test_cli_out_writes_and_counts(tree, tmp_path: Path) -> None:

@@ -7,14 +7,19 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from costcalc import analyze
 from costcalc.cli import main
 from costcalc.errors import CostcalcError
+from costcalc.expand import build_graph
+from costcalc.metrics import Settings, Training
 from costcalc.ops import OPS
-from costcalc.spec import parse_spec
+from costcalc.report import TRAINING_METRICS, measure
+from costcalc.shapes import shape_graph
+from costcalc.spec import load_spec, parse_spec
 from costcalc.training import RULES
 
 LENET = parse_spec("""\
@@ -152,3 +157,19 @@ def test_api_rejects_an_unknown_optimizer_and_a_bad_batch() -> None:
         analyze(LENET, training="sdg")
     with pytest.raises(CostcalcError, match="batch must be a whole number of at least 1, got 0"):
         analyze(LENET, batch=0, training="adam")
+
+
+def test_training_metrics_work_on_sweep_arrays() -> None:
+    """The visitors are array-safe, as every declared metric must be: one vectorized shape pass
+    over widths gives what one report per width gives (sweeps could take `training`)."""
+    alphas = np.array([0.5, 0.75, 1.0])
+    keys = [m.key for m in TRAINING_METRICS]
+    settings = Settings(batch=8, training=Training("momentum"))
+    got = {k: np.zeros(3, dtype=np.int64) for k in keys}
+    for group in shape_graph(build_graph(load_spec("mobilenet_v1")), alpha=alphas):
+        totals = measure(group.graph, group.shapes, settings, keys=keys).totals
+        for k in keys:
+            got[k][group.select] = totals[k]
+    for i, alpha in enumerate(alphas):
+        one = analyze("mobilenet_v1", width=float(alpha), batch=8, training="momentum")
+        assert {k: int(got[k][i]) for k in keys} == {k: one.totals.values[k] for k in keys}
