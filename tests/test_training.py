@@ -120,6 +120,12 @@ def test_training_in_every_output_format() -> None:
     rows = list(csv.DictReader(io.StringIO(runner.invoke(main, [*args, "--format",
                                                                 "csv"]).stdout)))
     assert sum(int(r["saved_activation_bytes"]) for r in rows) == 8_652_032
+    summary = dict(csv.reader(io.StringIO(runner.invoke(main, [*args, "--format", "csv",
+                                                               "--summary"]).stdout)))
+    assert {k: summary[k] for k in ("train_weight_bytes", "gradient_bytes",
+                                    "optimizer_state_bytes", "training_bytes")} == {
+        "train_weight_bytes": "358312", "gradient_bytes": "358312",
+        "optimizer_state_bytes": "716624", "training_bytes": "10085280"}
     text = runner.invoke(main, [*args, "--summary"], env={"COLUMNS": "200"}).stdout
     for label, value in (("training: weights (+ BN running statistics)", "358,312"),
                          ("training: gradients", "358,312"),
