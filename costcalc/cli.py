@@ -446,17 +446,21 @@ def deploy_options(func):
 @report_options
 @view_options
 @deploy_options
+@click.option("--training", "optimizer", metavar="sgd|momentum|adam", default=None,
+              help="Add training memory at --batch: weights, gradients, the optimizer's state "
+                   "and the activations saved for the backward pass (docs/reports.md).")
 @columns_option
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
            fmt: Format, output: Path | None, force: bool, view: View,
-           size: ModelSize | None, transfer: Transfer | None, count: str) -> None:
+           size: ModelSize | None, transfer: Transfer | None, count: str,
+           optimizer: str | None) -> None:
     """Totals, the breakdown by layer type, then per-layer costs of one network (or a
     summary: --summary, --top K, --depth N)."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, size=size, transfer=transfer,
-                     count=count)
+                     count=count, training=optimizer)
     write_output(render(result, fmt, ctx.obj["columns"], view), output, force)
 
 
@@ -694,31 +698,59 @@ def validate(spec: str, width: float | None, resolution: Any, variant: str | Non
 
 
 @main.command()
-@click.option("--check", is_flag=True,
-              help="Regenerate in memory; exit 1 on a mismatch row or a stale docs/tables file.")
+@click.option("--table", "table_id", metavar="ID",
+              help="Print one table (its file name in the index, e.g. "
+                   "howard2017_mobilenet_v1.table2) instead of the index.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write every table and the index into DIR (each file whole; only files "
+                   "this command generated are replaced or removed).")
+@click.option("--check", "check_dir", metavar="DIR", is_flag=False, flag_value="",
+              help="Regenerate in memory and compare with the files in DIR; exit 1 on a "
+                   "mismatch row or a stale, missing or extra file. Without DIR: docs/tables "
+                   "under the current directory (a costcalc clone's root).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
-              show_default=True, help="json: print every row for tools (writes nothing).")
+              show_default=True, help="json: every row for tools (writes nothing).")
 @click.option("--papers", "papers_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Published-figure files (default: the bundled specs/papers).")
-@click.option("--docs", "docs_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("docs/tables"), show_default=True, help="Where the tables go.")
-def tables(check: bool, fmt: str, papers_dir: Path | None, docs_dir: Path) -> None:
-    """Regenerate docs/tables from specs/papers: published vs computed, row by row."""
+def tables(table_id: str | None, out_dir: Path | None, check_dir: str | None, fmt: str,
+           papers_dir: Path | None) -> None:
+    """Regenerate the paper tables from specs/papers: published vs computed, row by row.
+
+    Prints the index (or one table) by default; --out DIR writes the files, --check DIR
+    audits them. Every row is match, paper-error, rounding, convention (the explained rows),
+    not-reproduced or mismatch (docs/papers-format.md).
+    """
     from . import tables as paper_tables
 
+    if sum(x is not None for x in (table_id, out_dir, check_dir)) > 1:
+        raise click.UsageError("give one of --table, --out and --check")
+    if out_dir is not None and fmt == "json":
+        raise click.UsageError("--format json prints the rows and writes no files: drop --out")
     generated = paper_tables.generate(papers_dir)
     if fmt == "json":
-        click.echo(json.dumps(paper_tables.to_json(generated), indent=1))
-    elif not check:
-        changed = paper_tables.write(generated, docs_dir)
-        click.echo(f"{len(generated.documents)} files in {docs_dir}, {len(changed)} changed")
-    if failed := paper_tables.check(generated, docs_dir, fmt):
+        rows = paper_tables.to_json(generated)
+        if table_id is not None:
+            paper_tables.document(generated, table_id)  # an unknown id is an error
+            rows = [r for r in rows if f"{Path(r['file']).stem}.{r['table']}"
+                    == table_id.removesuffix(".md")]
+        click.echo(json.dumps(rows, indent=1))
+    elif out_dir is not None:
+        changed = paper_tables.write(generated, out_dir)
+        click.echo(f"{len(generated.documents)} files in {out_dir}, {len(changed)} changed; "
+                   f"{generated.summary()}")
+    elif check_dir is None:
+        click.echo(paper_tables.document(generated, table_id or "index"), nl=False)
+    docs_dir = Path(check_dir or "docs/tables") if check_dir is not None else None
+    if docs_dir is not None and fmt == "markdown":
+        paper_tables.checkable(generated, docs_dir)
+    failed = paper_tables.check(generated, docs_dir or Path("."), fmt if docs_dir else "json")
+    if failed:
         raise CostcalcError("\n".join(failed), "find the cause of a mismatch (state it in the "
-                            "row's note and prediction); run `costcalc tables` to regenerate "
-                            "stale files")
-    if check and fmt == "markdown":
-        rows = sum(len(t.results) for t in generated.tables)
-        click.echo(f"ok: {len(generated.tables)} tables, {rows} rows, {docs_dir} up to date")
+                            "row's `cause:`, note and prediction: docs/papers-format.md); "
+                            "`costcalc tables --out DIR` regenerates stale files")
+    if docs_dir is not None and fmt == "markdown":
+        click.echo(f"ok: {len(generated.tables)} tables, {docs_dir} up to date; "
+                   f"{generated.summary()}")
 
 
 @main.command()

@@ -9,9 +9,10 @@ rest (biases, batch norm: fp32, dense):
   Table 1's "after pruning" counts follow this rule (fire2: ceil(0.33 x 9,216) = 3,042);
 - dense: every weight at `weight_bits` (pruned zeros are stored too);
 - sparse (Deep Compression, Han et al. 2016 section 2, and the format of the released
-  compressed SqueezeNet, reference/energy.md 5.2): a 4-byte entry count, a codebook of
-  2^b fp32 centroids, then one b-bit code and one `index_bits` relative index per stored entry.
-  A gap between kept weights above 2^index_bits is bridged with filler entries (stored zeros).
+  compressed SqueezeNet, songhan/SqueezeNet_compressed, read with its decode.py): a 4-byte
+  entry count, a codebook of 2^b fp32 centroids, then one b-bit code and one `index_bits`
+  relative index per stored entry. A gap between kept weights above 2^index_bits is bridged
+  with filler entries (stored zeros).
   A shape-only model does not know where the zeros are, so it uses the expected filler count
   under i.i.d. pruning with density d: nnz x q / (1 - q), q = (1 - d)^(2^index_bits), rounded
   to the nearest entry. Codes and indices are rounded up to whole bytes per layer.

@@ -156,6 +156,40 @@ def dtype_bits(dtype: str) -> int:
                         "width such as 6bit")
 
 
+# Optimizer state buffers per trainable param (costcalc/training.py)
+OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """What training memory is computed for: the optimizer (its state per trainable param).
+    Every part is at the report's dtype; no fp32 master copy of the weights is assumed."""
+
+    optimizer: str = "sgd"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise CostcalcError(f"unknown optimizer '{self.optimizer}'",
+                                did_you_mean(str(self.optimizer), OPTIMIZERS,
+                                             "use sgd, momentum or adam"))
+
+    @property
+    def state_buffers(self) -> int:
+        return OPTIMIZERS[self.optimizer]
+
+    def describe(self) -> str:
+        buffers = {0: "no state", 1: "1 buffer (velocity)", 2: "2 buffers (first and second "
+                   "moments)"}[self.state_buffers]
+        name = {"sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam"}[self.optimizer]
+        return (f"{name}: weights (trainable params + BN running statistics), one gradient "
+                f"per trainable param, optimizer state {buffers} per trainable param, all at "
+                "the dtype (no fp32 master weights assumed); activations saved for the "
+                "backward pass over the batch, each tensor once: conv/fc input, BN input + "
+                "mean and inverse std, ReLU/sigmoid/tanh output (other activations their "
+                "input), max pool input and output, mul inputs, softmax output, LRN input and "
+                "output, dropout mask (costcalc/training.py, docs/reports.md)")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """What the metrics are computed at besides the network and its shapes: the batch, the
@@ -169,6 +203,7 @@ class Settings:
     transfer: Transfer | None = None  # with it, the split-computing transfer metrics
     latency: Roofline | None = None  # with it, the roofline latency metrics
     count: str = "costcalc"  # netscope: also the Netscope-rule operation counts (netscope.py)
+    training: Training | None = None  # with it, the training-memory metrics (training.py)
 
     def __post_init__(self) -> None:
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:

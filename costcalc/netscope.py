@@ -1,5 +1,5 @@
 """Operation counts in Netscope's categories (dgschwend/netscope, the analyzer behind the lecture
-deck's "Why smaller models?" table), following its rules (../shared/reference/netscope-rules.md)
+deck's "Why smaller models?" table), following its rules (read from its analyzer's source)
 without its bugs: a layer kind it has no rule for is an error, not a zero that poisons the rest,
 and an elementwise product is counted as such.
 

@@ -10,8 +10,11 @@ tables:
     source: "Howard et al. 2017, Table 2"      # optional, like `description`
     rows:
       - {label: ..., spec: mobilenet_v1, settings: {params: paper},
-         metric: "breakdown.conv kxk.macs_pct", published: 1.19, note: "...", expected: 1.91}
+         metric: "breakdown.conv kxk.macs_pct", published: 1.19, note: "...",
+         cause: paper-error, expected: 1.91}
 ```
+
+docs/papers-format.md documents every field for authors.
 
 A table may say `via: sweep`: its spec rows (totals paths only) are then counted by one
 vectorized sweep over their widths x resolutions per spec setting, not one report each; the
@@ -32,11 +35,25 @@ prediction is one of (all in the row's units, after `scale`):
   rounded to a multiple of S that way (a paper printing 3.664G as 3.6: step 0.1, floor).
 
 `expected_tolerance` (relative; default: the row's `tolerance`) applies to `expected` and
-`expected_ratio`; `rounded` is exact. A prediction needs a note, which states its cause.
+`expected_ratio`; `rounded` is exact. A prediction needs a note, which states its cause, and a
+`cause:`, which says what kind of cause it is (`CAUSES`); each cause is checked its own way:
 
-Status: `match` (within tolerance of `published`; a note is fine), `explained` (not, but the
-stated prediction holds, and there is a note) or `mismatch` (anything else: outside tolerance
-with no prediction, or a prediction that does not hold).
+- `paper-error`: the published figure is wrong and the count is right (a typo, an arithmetic
+  slip, a cell inconsistent with the paper's own table); `expected` or `expected_ratio` pins
+  the count the note proves;
+- `rounding`: the published figure is the count printed coarser than the tolerance admits, or
+  truncated; `rounded` checks it mechanically (the count rounds that way to the printed value);
+- `convention`: a different counting convention, input size, variant or unit (what params
+  include, FLOPs = 2 x MACs, MiB vs MB); the note says which, and `expected` or
+  `expected_ratio` pins what the count is under ours;
+- `not-reproduced`: the cause is not found. Such a row claims no prediction (nothing to check
+  but the note), and its status is never a success.
+
+Status: `match` (within tolerance of `published`; a note is fine), the row's cause (not, but
+the stated prediction holds), `not-reproduced` (outside tolerance, cause not found) or
+`mismatch` (anything else: outside tolerance with no cause, or a prediction that does not
+hold). A `not-reproduced` row that comes within tolerance fails the check (`stale_cause`):
+remove its cause.
 """
 
 from __future__ import annotations
@@ -61,7 +78,13 @@ from .yamlnodes import Node, parse_yaml, plain
 SETTING_KEYS = set(inspect.signature(analyze).parameters) - {"spec"}
 PREDICTION_KEYS = ("expected", "expected_ratio", "rounded")
 ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note",
-            "formula", "hardware", "fewer_than", "expected_tolerance", *PREDICTION_KEYS}
+            "formula", "hardware", "fewer_than", "expected_tolerance", "cause", *PREDICTION_KEYS}
+# A non-matching row's kind of cause, and the predictions that check each (module docstring).
+CAUSES = {"paper-error": ("expected", "expected_ratio"),
+          "rounding": ("rounded",),
+          "convention": ("expected", "expected_ratio"),
+          "not-reproduced": ()}
+EXPLAINED = ("paper-error", "rounding", "convention")  # causes found: the count is trusted
 SOURCES = ("spec", "formula", "hardware")  # what a row counts: a network, a formula, a profile
 REFERENCE_KEYS = {"spec", "settings", "metric"}
 ROUNDING_MODES = {"nearest": lambda x: math.floor(x + 0.5), "floor": math.floor,
@@ -119,6 +142,7 @@ class Row:
     # `spec`, optional `settings`, optional `metric` (default: the row's metric).
     fewer_than: Mapping[str, Any] | None = None
     prediction: Prediction | None = None
+    cause: str = ""  # one of CAUSES, or "" (a row that matches needs none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +162,12 @@ class RowResult:
     row: Row
     computed: Any  # in units of row.scale
     delta_pct: float | None  # (computed - published) / published, in percent
-    status: str  # match | explained | mismatch
+    status: str  # match | paper-error | rounding | convention | not-reproduced | mismatch
+
+    @property
+    def stale_cause(self) -> bool:
+        """A row recorded as not reproduced that now matches: its cause must go."""
+        return self.status == "match" and self.row.cause == "not-reproduced"
 
 
 def default_papers_dir() -> Path:
@@ -241,7 +270,8 @@ def _row_problems(file: str, item: Node) -> list[Problem]:
                                 "and metric", "write `fewer_than: {spec: NAME}`"))
     elif reference is not None:
         problems += _unknown(file, reference.value, REFERENCE_KEYS, "row: fewer_than: ")
-    return problems + _prediction_problems(file, item.line, fields)
+    return problems + (_prediction_problems(file, item.line, fields)
+                       or _cause_problems(file, fields))
 
 
 def _kind_problems(file: str, fields: Mapping[str, Node]) -> list[Problem]:
@@ -320,6 +350,37 @@ def _prediction_problems(file: str, line: int, fields: Mapping[str, Node]) -> li
     return []
 
 
+def _cause_problems(file: str, fields: Mapping[str, Node]) -> list[Problem]:
+    """A prediction needs a cause, a cause needs a note, and each cause takes the predictions
+    that check it (`CAUSES`): rounding `rounded`, paper-error and convention `expected` or
+    `expected_ratio`, not-reproduced none."""
+    given = [key for key in PREDICTION_KEYS if key in fields]
+    node = fields.get("cause")
+    if node is None:
+        return [Problem(file, fields[given[0]].line, f"row: '{given[0]}' without a cause",
+                        "add `cause:` (" + ", ".join(CAUSES) + "): what kind of cause the "
+                        "note states")] if given else []
+    cause = node.value
+    if not isinstance(cause, str) or cause not in CAUSES:
+        return [Problem(file, node.line, f"row: unknown cause {plain(node)!r}",
+                        did_you_mean(str(cause), CAUSES, "allowed: " + ", ".join(CAUSES)))]
+    if "note" not in fields:
+        return [Problem(file, node.line, f"row: cause '{cause}' without a note",
+                        "add the `note:` that states the cause and its arithmetic")]
+    allowed = CAUSES[cause]
+    if not allowed and given:
+        return [Problem(file, fields[given[0]].line, f"row: a not-reproduced row claims no "
+                        f"prediction, but gives '{given[0]}'",
+                        f"remove '{given[0]}' (or name the cause it proves)")]
+    if allowed and not any(key in fields for key in allowed):
+        wanted = " or ".join(f"`{key}:`" for key in allowed)
+        what = ("the rounding that gives the printed value, e.g. `rounded: {step: 0.1, mode: "
+                "floor}`" if cause == "rounding" else "the count the note's arithmetic gives")
+        return [Problem(file, node.line, f"row: cause '{cause}' is checked by {wanted}"
+                        + (f", not '{given[0]}'" if given else ""), f"add {what}")]
+    return []
+
+
 def _rounded_problems(file: str, node: Node, shape: bool, fields: Mapping[str, Node]
                       ) -> list[Problem]:
     fix = "write `rounded: {step: 0.1, mode: floor}` (mode: nearest, floor or ceil)"
@@ -341,7 +402,8 @@ def _row(item: Node) -> Row:
                fields.get("settings") or {}, fields["metric"], fields["published"],
                float(fields.get("scale", 1)), tolerance, str(fields.get("note", "")).strip(),
                item.line, str(fields.get("formula", "")), str(fields.get("hardware", "")),
-               fields.get("fewer_than"), _prediction(fields, tolerance))
+               fields.get("fewer_than"), _prediction(fields, tolerance),
+               str(fields.get("cause", "")))
 
 
 def _prediction(fields: Mapping[str, Any], tolerance: float) -> Prediction | None:
@@ -511,10 +573,12 @@ def _close(value: float, target: float, tolerance: float) -> bool:
 def _status(row: Row, computed: Any, ok: bool) -> str:
     if ok:
         return "match"
+    if row.cause == "not-reproduced":
+        return "not-reproduced"
     # outside tolerance: only a stated prediction that holds makes the note an explanation
-    if row.note and row.prediction is not None and row.prediction.holds(computed,
-                                                                         row.published):
-        return "explained"
+    if row.cause and row.note and row.prediction is not None \
+            and row.prediction.holds(computed, row.published):
+        return row.cause
     return "mismatch"
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from . import deploy, energy, latency, metrics, netscope
+from . import deploy, energy, latency, metrics, netscope, training
 from .deployment import ModelSize, Roofline, Transfer, as_roofline, as_size, as_transfer
 from .errors import CostcalcError, did_you_mean
 from .expand import build_graph, check_width
 from .graph import Graph
 from .hardware import LEVELS, OPERANDS, Hardware, make_hardware
-from .metrics import Settings, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
+from .metrics import Settings, Training, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
 from .ops import Dim, Input, Shape, maximum
 from .shapes import shape_graph
 from .spec import Spec, load_spec
@@ -50,8 +50,9 @@ Reducer = Literal["sum", "max"] | Callable[[metrics.Context], Dim]
 SHOWS = frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})
 FORMATS = frozenset({"count", "bytes", "percent", "ratio", "energy"})
 # energy: measured when the settings give a hardware profile; size: a ModelSize; transfer: a
-# Transfer; latency: a Roofline; netscope: count=netscope (each only with its settings)
-FAMILIES = ("core", "energy", "size", "transfer", "latency", "netscope")
+# Transfer; latency: a Roofline; netscope: count=netscope; training: a Training (each only
+# with its settings)
+FAMILIES = ("core", "energy", "size", "transfer", "latency", "netscope", "training")
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +233,8 @@ LATENCY_METRICS: tuple[Metric, ...] = (
            shows=frozenset({"columns", "totals", "csv"}), family="latency"),
 )
 
-NETSCOPE_CONVENTION = ("Netscope's rules (netscope.py, reference/netscope-rules.md): MACC, "
+NETSCOPE_CONVENTION = ("Netscope's rules (costcalc/netscope.py, from dgschwend/netscope's "
+                       "analyzer): MACC, "
                        "COMP, ADD, DIV, EXP, params and activations per layer, over the batch; "
                        "a batchnorm counts as Caffe's BatchNorm + Scale pair")
 NETSCOPE_LABELS = {"macc": "MACC", "comp": "COMP", "add": "ADD", "div": "DIV", "exp": "EXP",
@@ -243,8 +245,29 @@ NETSCOPE_METRICS: tuple[Metric, ...] = tuple(
            convention=NETSCOPE_CONVENTION if c == "macc" else "", family="netscope")
     for c, label in NETSCOPE_LABELS.items())
 
+TRAINING_METRICS: tuple[Metric, ...] = (
+    Metric("train_weight_bytes", "B", "bytes", "training: weights (+ BN running statistics)",
+           total=training.weight_bytes, json="training.weight_bytes",
+           shows=frozenset({"totals"}), family="training"),
+    Metric("gradient_bytes", "B", "bytes", "training: gradients", total=training.gradient_bytes,
+           json="training.gradient_bytes", shows=frozenset({"totals"}), family="training"),
+    Metric("optimizer_state_bytes", "B", "bytes", "training: optimizer state",
+           total=training.optimizer_state_bytes, json="training.optimizer_state_bytes",
+           shows=frozenset({"totals"}), family="training"),
+    Metric("saved_activation_bytes", "B", "bytes", "training: activations saved for backward",
+           layer=training.saved_activation_bytes, total=training.total_saved_activation_bytes,
+           json="training.saved_activation_bytes", column="saved B",
+           shows=frozenset({"totals", "csv"}), family="training"),
+    Metric("training_bytes", "B", "bytes", "training memory (the four above)",
+           total=training.training_bytes, json="training.total_bytes",
+           shows=frozenset({"totals"}), family="training"),
+    Metric("torchinfo_pass_bytes", "B", "bytes", "torchinfo's forward/backward pass size",
+           total=training.torchinfo_pass_bytes, json="training.torchinfo_pass_bytes",
+           shows=frozenset({"totals"}), family="training"),
+)
+
 METRICS = (CORE_METRICS + _energy_metrics() + _deploy_metrics() + LATENCY_METRICS
-           + NETSCOPE_METRICS)
+           + NETSCOPE_METRICS + TRAINING_METRICS)
 
 
 def _family_on(family: str, settings: Settings) -> bool:
@@ -252,7 +275,8 @@ def _family_on(family: str, settings: Settings) -> bool:
             "size": settings.size is not None,
             "transfer": settings.transfer is not None,
             "latency": settings.latency is not None,
-            "netscope": settings.count == "netscope"}[family]
+            "netscope": settings.count == "netscope",
+            "training": settings.training is not None}[family]
 
 
 def check_metric_keys(keys: Sequence[str]) -> None:
@@ -429,6 +453,8 @@ class Report:
             out["split"] = self.settings.transfer.describe()
         if self.settings.latency is not None:
             out["roofline"] = self.settings.latency.describe()
+        if self.settings.training is not None:
+            out["training"] = self.settings.training.describe()
         return out
 
     @property
@@ -459,7 +485,7 @@ class Report:
                 else values[m.key] / self.batch for m in self.metrics if "per_image" in m.shows}
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON contract (DESIGN.md), plus a few extra keys."""
+        """The stable JSON contract (docs/reports.md, README.md), plus a few extra keys."""
         totals: dict[str, Any] = {}
         for m in self.metrics:
             *groups, key = m.total_path.split(".")
@@ -498,14 +524,17 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
             size: ModelSize | Mapping[str, Any] | None = None,
             transfer: Transfer | Mapping[str, Any] | None = None,
             latency: Roofline | Mapping[str, Any] | None = None,
-            count: str = "costcalc") -> Report:
+            count: str = "costcalc", training: Training | str | None = None) -> Report:
     """Every metric of a network at one setting. With `hardware` (a Hardware, a profile name or
     path, or a mapping of make_hardware's arguments) traffic and energy are measured too; with
     `size` (a ModelSize or its fields) the model size; with `transfer` (a Transfer or its
     fields: pdu, cut) the split-computing transfer; with `latency` (a Roofline or its fields)
-    the roofline latency; with `count="netscope"` the counts by Netscope's rules."""
+    the roofline latency; with `count="netscope"` the counts by Netscope's rules; with
+    `training` (an optimizer name, sgd | momentum | adam, or a Training) the training memory
+    at the batch (costcalc/training.py)."""
     settings = Settings(batch, dtype, params, as_hardware(hardware), as_size(size),
-                        as_transfer(transfer), as_roofline(latency), count)
+                        as_transfer(transfer), as_roofline(latency), count,
+                        Training(training) if isinstance(training, str) else training)
     if not isinstance(spec, Graph | Spec):
         spec = load_spec(spec)
     graph, shapes = _pipeline(spec, width, resolution, args, variant)

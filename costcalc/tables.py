@@ -3,8 +3,10 @@
 `generate` computes every document in memory (deterministically: files, tables and rows in
 their data order, numbers formatted by fixed rules); `write` replaces the files atomically, one
 whole file at a time, after everything has been computed; `check` compares the documents with
-what is on disk and lists what fails the gate: every mismatch row and, for the Markdown
-documents, every stale, missing or extra file.
+what is on disk and lists what fails the gate: every mismatch row, every not-reproduced row
+that now matches (its cause is stale) and, for the Markdown documents, every stale, missing or
+extra file. Each row's status is `match`, one of the causes of `papers.CAUSES` or `mismatch`
+(`STATUSES`, explained in `MEANING` and docs/papers-format.md).
 The generator knows nothing about particular metrics: a row names a path into a report (or a
 formula's result), so a metric added to the report later is usable from the data alone.
 """
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from . import surveys
-from .errors import CostcalcError
+from .errors import CostcalcError, did_you_mean
 from .papers import (
+    EXPLAINED,
     GENERATED,
     Evaluator,
     PaperTable,
@@ -32,7 +35,26 @@ from .papers import (
     load_tables,
 )
 
-STATUSES = ("match", "explained", "mismatch")
+# Every status a row can have, in the order tables and counts show them: a match, the three
+# causes found (`papers.EXPLAINED`), a cause not found, a failure.
+STATUSES = ("match", *EXPLAINED, "not-reproduced", "mismatch")
+MEANING = {
+    "match": "within the row's tolerance of the published value",
+    "paper-error": "the published figure is wrong and the count is right (a typo, an "
+                   "arithmetic slip or a cell inconsistent with the paper's own table, which "
+                   "the note proves); the count is checked against the note's `expected`",
+    "rounding": "the published figure is the count rounded or truncated coarser than the "
+                "tolerance admits; checked mechanically: the count, rounded as stated, gives "
+                "the printed value",
+    "convention": "a different counting convention, input size, variant or unit (what params "
+                  "include, FLOPs = 2 x MACs, MiB vs MB), named in the note; the count is "
+                  "checked against what the note predicts under ours (`expected` or an "
+                  "expected ratio computed / published)",
+    "not-reproduced": "we cannot reproduce the figure and have not found the cause; the note "
+                      "says what was tried. Not a success, and nothing is checked but the count",
+    "mismatch": "a failure: outside tolerance with no cause, or a prediction that does not "
+                "hold (`costcalc tables --check` exits 1)",
+}
 HEADER = (GENERATED + "specs/papers/{file}. Do not edit: "
           "edit the data and regenerate. -->")
 
@@ -56,9 +78,36 @@ class Generated:
     documents: Mapping[str, str]  # file name -> Markdown text
 
     def mismatches(self) -> list[str]:
-        return [f"{t.table.file}:{r.row.line}: {t.table.id}: '{r.row.label}' is a mismatch "
-                f"(published {_published(r)}, computed {_computed(r)})"
-                for t in self.tables for r in t.results if r.status == "mismatch"]
+        """The rows that fail the check: every mismatch, and every not-reproduced row that now
+        matches (its recorded cause is stale)."""
+        out = []
+        for t in self.tables:
+            for r in t.results:
+                where = f"{t.table.file}:{r.row.line}: {t.table.id}: '{r.row.label}'"
+                numbers = f"published {_published(r)}, computed {_computed(r)}"
+                if r.status == "mismatch":
+                    out.append(f"{where} is a mismatch ({numbers})")
+                elif r.stale_cause:
+                    out.append(f"{where} matches ({numbers}) but says `cause: not-reproduced`:"
+                               " remove the cause and correct the note")
+        return out
+
+    def counts(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for t in self.tables:
+            total.update(t.counts())
+        return total
+
+    def summary(self) -> str:
+        """One line: the rows per status (what `--check` and `--out` print)."""
+        return summary_line(self.counts())
+
+
+def summary_line(counts: Counter[str]) -> str:
+    explained = sum(counts[s] for s in EXPLAINED)
+    return (f"{sum(counts.values())} rows: {counts['match']} match, {explained} explained ("
+            + ", ".join(f"{counts[s]} {s}" for s in EXPLAINED) + f"), {counts['not-reproduced']}"
+            f" not-reproduced, {counts['mismatch']} mismatch")
 
 
 def papers_files(papers_dir: Path | None = None) -> list[Path]:
@@ -172,11 +221,22 @@ def _setting_parts(settings: Mapping[str, Any]) -> list[str]:
 
 
 def _status(r: RowResult) -> str:
-    status = f"**{r.status}**" if r.status == "mismatch" else r.status
+    # never a success, so never plain text: a failure or an unexplained figure stands out
+    status = f"**{r.status}**" if r.status in ("mismatch", "not-reproduced") else r.status
     # a row outside tolerance is judged by its prediction: show it, so a reader can check it
     if r.status != "match" and r.row.prediction is not None:
-        status += f" ({r.row.prediction.describe()})"
+        p = r.row.prediction
+        within = f" ± {_percent(p.tolerance)}" if p.kind != "rounded" else ""
+        status += f" ({p.describe()}{within})"
     return status
+
+
+def _percent(fraction: float) -> str:
+    return "exact" if fraction == 0 else f"{fraction * 100:g} %"
+
+
+def _tolerance(r: RowResult) -> str:
+    return "exact" if isinstance(r.row.published, list) else _percent(r.row.tolerance)
 
 
 def _cell(text: str) -> str:
@@ -194,16 +254,17 @@ def render_table(t: TableResult) -> str:
         lines += [_cell(table.description), ""]
     counts = t.counts()
     lines += [", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) or "no rows", ""]
-    lines += ["| label | settings | metric | published | computed | delta | status | note |",
-              "|---|---|---|---:|---:|---:|---|---|"]
+    lines += ["| label | settings | metric | published | computed | delta | tolerance | status "
+              "| note |", "|---|---|---|---:|---:|---:|---:|---|---|"]
     for r in t.results:
         unit = _scale(r.row.scale)
         metric = f"`{r.row.metric}`" + (f" ({unit})" if unit else "")
         lines.append("| " + " | ".join(_cell(x) for x in (
             r.row.label, _settings(r), metric, _published(r), _computed(r), _delta(r),
-            _status(r), r.row.note)) + " |")
-    lines += ["", "Tolerance: relative, per row (default 1 %). Delta = (computed - published) "
-              "/ published.", ""]
+            _tolerance(r), _status(r), r.row.note)) + " |")
+    lines += ["", "Delta = (computed - published) / published. Tolerance: relative, per row "
+              "(default 1 %; shapes compare exactly); a prediction's own tolerance is shown "
+              "after it. Statuses: see [the index](index.md).", ""]
     return "\n".join(lines)
 
 
@@ -211,14 +272,14 @@ def render_index(tables: list[TableResult]) -> str:
     total: Counter[str] = Counter()
     lines = [HEADER.format(file="*.yaml"), "", "# Paper tables, regenerated", "",
              "Each table is recomputed from the network specs and the published figures under "
-             "`specs/papers/`. Status: **match** (within the row's tolerance of the published "
-             "value), **explained** (outside it, but within tolerance of what the note's cause "
-             "predicts, shown next to the status: an expected value, an expected ratio "
-             "computed / published, or the rounding the paper applied), **mismatch** (a "
-             "failure: outside tolerance with no prediction, or a prediction that does not "
-             "hold).", "",
-             "| table | source | rows | match | explained | mismatch |",
-             "|---|---|---:|---:|---:|---:|"]
+             "`specs/papers/` (the format: docs/papers-format.md). Each row has a status; a "
+             "row outside its tolerance carries a `cause:` and a note, and is checked the way "
+             "its cause says:", ""]
+    lines += [f"- **{s}**: {MEANING[s]}." for s in STATUSES]
+    lines += ["", "Paper-error, rounding and convention are the *explained* rows: the cause is "
+              "found and the count is trusted.", "",
+              "| table | source | rows | " + " | ".join(STATUSES) + " |",
+              "|---|---|---:|" + "---:|" * len(STATUSES)]
     for t in tables:
         counts = t.counts()
         total.update(counts)
@@ -226,8 +287,8 @@ def render_index(tables: list[TableResult]) -> str:
                      f"{len(t.results)} | " + " | ".join(str(counts[s]) for s in STATUSES)
                      + " |")
     lines.append(f"| **total** | | {sum(total.values())} | "
-                 + " | ".join(str(total[s]) for s in STATUSES) + " |")
-    lines.append("")
+                 + " | ".join(f"**{total[s]}**" for s in STATUSES) + " |")
+    lines += ["", f"Total: {summary_line(total)}.", ""]
     return "\n".join(lines)
 
 
@@ -247,7 +308,7 @@ def to_json(generated: Generated) -> list[dict[str, Any]]:
                         "delta_pct": None if r.delta_pct is None or math.isinf(r.delta_pct)
                         else r.delta_pct,
                         "tolerance": row.tolerance, "prediction": _prediction(row),
-                        "status": r.status, "note": row.note,
+                        "status": r.status, "cause": row.cause or None, "note": row.note,
                         "line": row.line})
     return out
 
@@ -273,6 +334,19 @@ def generated_by_us(path: Path) -> bool:
             return handle.readline().startswith(GENERATED)
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def document(generated: Generated, name: str) -> str:
+    """One generated document by its name (`howard2017_mobilenet_v1.table2`, `.md` optional,
+    `index` for the index)."""
+    key = name if name.endswith(".md") else f"{name}.md"
+    if key not in generated.documents:
+        names = [n.removesuffix(".md") for n in generated.documents]
+        raise CostcalcError(f"--table {name}: no such table",
+                            did_you_mean(name.removesuffix(".md"), names,
+                                         "`costcalc tables` prints the index, which names "
+                                         "every table's file"))
+    return generated.documents[key]
 
 
 def differences(generated: Generated, docs_dir: Path) -> list[str]:
@@ -302,6 +376,21 @@ def check(generated: Generated, docs_dir: Path, fmt: str = "markdown") -> list[s
     return generated.mismatches() + stale
 
 
+def checkable(generated: Generated, docs_dir: Path) -> None:
+    """Refuse a directory that holds none of the generated tables (a wrong path, or a checkout
+    that never had them), instead of listing every file as missing."""
+    present = docs_dir.is_dir() and any(generated_by_us(docs_dir / name)
+                                        for name in generated.documents)
+    if not present:
+        state = "holds none of the generated tables" if docs_dir.is_dir() else \
+            "no such directory"
+        raise CostcalcError(
+            f"{docs_dir}: {state} (looked in {docs_dir.resolve()})",
+            "give the directory to compare with: `costcalc tables --check DIR`, in a costcalc "
+            "clone `costcalc tables --check docs/tables` from its root; write the tables "
+            "first with `costcalc tables --out DIR`, or print them with `costcalc tables`")
+
+
 def write(generated: Generated, docs_dir: Path) -> list[str]:
     """Write every document (each file replaced whole, only after all are staged) and remove
     the generated files (see `generated_by_us`) no table generates any more. A file of the same
@@ -315,7 +404,7 @@ def write(generated: Generated, docs_dir: Path) -> list[str]:
     if foreign:
         raise CostcalcError(f"{foreign[0]}: exists and was not generated by `costcalc tables` "
                             f"(no generated-file header){_more(len(foreign) - 1)}",
-                            "move it away, or choose another --docs directory")
+                            "move it away, or choose another --out directory")
     try:
         for name, text in generated.documents.items():
             path = docs_dir / name

@@ -1,4 +1,4 @@
-"""Netscope's counting rules (reference/netscope-rules.md), per op and against the graph."""
+"""Netscope's counting rules (costcalc/netscope.py), per op and against the graph."""
 
 from __future__ import annotations
 

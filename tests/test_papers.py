@@ -28,11 +28,12 @@ def test_fewer_than_is_the_reference_over_the_row(tmp_path: Path) -> None:
       - {spec: squeezenet_v1_0, settings: {params: paper}, metric: totals.params,
          fewer_than: {spec: alexnet}, published: 50}
       - {spec: squeezenet_v1_0, settings: {params: paper}, metric: totals.params,
-         fewer_than: {spec: alexnet}, published: 50, note: "rounded", expected: 48.8}
+         fewer_than: {spec: alexnet}, published: 50, note: "rounded", cause: convention,
+         expected: 48.8}
     """)
     results = [Evaluator().evaluate(row) for row in t.rows]
     assert results[0].computed == pytest.approx(60_965_224 / 1_248_424)
-    assert [r.status for r in results] == ["match", "mismatch", "explained"]
+    assert [r.status for r in results] == ["match", "mismatch", "convention"]
 
 
 def test_shape_rows_compare_exactly(tmp_path: Path) -> None:
@@ -40,10 +41,12 @@ def test_shape_rows_compare_exactly(tmp_path: Path) -> None:
       - {spec: squeezenet_v1_0, metric: block.fire9.output, published: [512, 13, 13]}
       - {spec: squeezenet_v1_0, metric: block.maxpool8.output, published: [512, 13, 12]}
       - {spec: squeezenet_v1_0, metric: block.maxpool8.output, published: [512, 13, 12],
-         note: "a typo in the paper", expected: [512, 13, 13]}
+         note: "a typo in the paper", cause: paper-error,
+         expected: [512, 13, 13]}
       - {spec: squeezenet_v1_0, metric: block.maxpool8.output, published: [512, 13, 12],
-         note: "a typo in the paper", expected: [512, 12, 13]}
-    """) == ["match", "mismatch", "explained", "mismatch"]
+         note: "a typo in the paper", cause: paper-error,
+         expected: [512, 12, 13]}
+    """) == ["match", "mismatch", "paper-error", "mismatch"]
 
 
 # MobileNet v1 at params=paper: 568,740,352 MACs, 4,209,088 params.
@@ -54,34 +57,35 @@ def test_a_note_explains_only_what_its_prediction_states(tmp_path: Path) -> None
     assert statuses(tmp_path, f"""
       - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "another count"}}
       - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "x",
-         expected: 568.74}}
-      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "x", expected: 500}}
+         cause: convention, expected: 568.74}}
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "x",
+         cause: convention, expected: 500}}
       - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 575, note: "x", expected: 560,
-         expected_tolerance: 0.02}}
+         expected_tolerance: 0.02, cause: paper-error}}
       - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 569, note: "fine on a match",
-         expected: 1}}
-    """) == ["mismatch", "explained", "mismatch", "explained", "match"]
+         cause: convention, expected: 1}}
+    """) == ["mismatch", "convention", "mismatch", "paper-error", "match"]
 
 
 def test_ratio_and_rounding_predictions(tmp_path: Path) -> None:
     assert statuses(tmp_path, f"""
       - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 1137.5, note: "FLOPs = 2 x MACs",
-         expected_ratio: 0.5}}
+         cause: convention, expected_ratio: 0.5}}
       - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 1137.5, note: "x",
-         expected_ratio: 2}}
+         cause: convention, expected_ratio: 2}}
       - {{{V1}, metric: totals.params, scale: 1.0e6, published: 4.0, note: "truncated",
-         rounded: {{step: 0.5, mode: floor}}}}
+         cause: rounding, rounded: {{step: 0.5, mode: floor}}}}
       - {{{V1}, metric: totals.params, scale: 1.0e6, published: 4.5, note: "4.21 rounds to 4",
-         rounded: {{step: 0.5, mode: nearest}}}}
+         cause: rounding, rounded: {{step: 0.5, mode: nearest}}}}
       - {{{V1}, metric: totals.params, scale: 1.0e6, published: 4.5, note: "x",
-         rounded: {{step: 0.5, mode: ceil}}}}
-    """) == ["explained", "mismatch", "explained", "mismatch", "explained"]
+         cause: rounding, rounded: {{step: 0.5, mode: ceil}}}}
+    """) == ["convention", "mismatch", "rounding", "mismatch", "rounding"]
 
 
 def test_a_typod_metric_path_is_an_error_even_with_a_note(tmp_path: Path) -> None:
     (t,) = table(tmp_path, f"""
       - {{{V1}, metric: "breakdown.conv1x1.macs_pct", published: 94.86, note: "x",
-         expected: 0}}
+         cause: paper-error, expected: 0}}
     """)
     with pytest.raises(CostcalcError, match=r"unknown breakdown bucket 'conv1x1'\n  fix: did "
                                             r"you mean 'conv 1x1'\?"):
@@ -191,3 +195,39 @@ def test_an_unknown_via_is_an_error(tmp_path: Path) -> None:
     path.write_text("paper: x\ntables:\n  t:\n    via: swep\n    rows: []\n")
     with pytest.raises(CostcalcError, match="unknown 'via' 'swep'"):
         load_tables([path])
+
+
+@pytest.mark.parametrize(("row", "line", "what", "fix"), [
+    ('{spec: alexnet, metric: totals.params, published: 1, note: "n", cause: rounnding,\n'
+     '         rounded: {step: 1, mode: floor}}', 6, "row: unknown cause 'rounnding'",
+     "did you mean 'rounding'?"),
+    ('{spec: alexnet, metric: totals.params, published: 1, note: "n", expected: 2}', 6,
+     "row: 'expected' without a cause",
+     "add `cause:` (paper-error, rounding, convention, not-reproduced): what kind of cause the "
+     "note states"),
+    ('{spec: alexnet, metric: totals.params, published: 1, note: "n", cause: not-reproduced,\n'
+     '         expected: 2}', 7,
+     "row: a not-reproduced row claims no prediction, but gives 'expected'",
+     "remove 'expected' (or name the cause it proves)"),
+    ('{spec: alexnet, metric: totals.params, published: 1, note: "n", cause: rounding,\n'
+     '         expected: 2}', 6, "row: cause 'rounding' is checked by `rounded:`, not 'expected'",
+     "add the rounding that gives the printed value, e.g. `rounded: {step: 0.1, mode: floor}`"),
+    ('{spec: alexnet, metric: totals.params, published: 1, note: "n", cause: paper-error}', 6,
+     "row: cause 'paper-error' is checked by `expected:` or `expected_ratio:`",
+     "add the count the note's arithmetic gives"),
+    ('{spec: alexnet, metric: totals.params, published: 1, cause: not-reproduced}', 6,
+     "row: cause 'not-reproduced' without a note",
+     "add the `note:` that states the cause and its arithmetic"),
+])
+def test_a_cause_is_validated_with_its_line_and_fix(tmp_path: Path, row: str, line: int,
+                                                    what: str, fix: str) -> None:
+    with pytest.raises(SpecError) as exc:
+        table(tmp_path, f"      - {row}\n")
+    assert [(p.line, p.what, p.fix) for p in exc.value.problems] == [(line, what, fix)]
+
+
+def test_a_matching_row_needs_no_cause(tmp_path: Path) -> None:
+    assert statuses(tmp_path, f"""
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 569}}
+      - {{{V1}, metric: totals.macs, scale: 1.0e6, published: 569, note: "the count"}}
+    """) == ["match", "match"]

@@ -47,7 +47,7 @@ def test_report_attributes_come_from_the_declarations() -> None:
     everything = costcalc.analyze("squeezenet_v1_0", hardware="horowitz45nm", size={},
                                   transfer={"pdu": 116},
                                   latency={"peak_macs_per_s": 1e9, "bandwidth_bytes_per_s": 1e9},
-                                  count="netscope")
+                                  count="netscope", training="adam")
     assert list(everything.totals.values) == keys  # each family with its settings
     assert (r.layers[1].name, r.layers[1].macs) == ("conv1", r.layers[1].values["macs"])
     with pytest.raises(AttributeError, match="no metric 'nope'"):

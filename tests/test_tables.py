@@ -73,7 +73,7 @@ def test_generated_tree_checks_clean(tree) -> None:
                                                                          11920.0]
 
 
-EXPLAINED = ', note: "the paper rounds", expected: 108'  # a cause and what it predicts
+EXPLAINED = ', note: "the paper rounds", cause: convention, expected: 108'  # what it predicts
 
 
 def test_check_fails_when_a_published_value_changes(tree) -> None:
@@ -159,16 +159,16 @@ def test_lookup_single_layer_vs_subtree() -> None:
 def test_cli_check_and_json(tree) -> None:
     papers, docs, spec = tree
     runner = CliRunner()
-    ok = runner.invoke(main, ["tables", "--check", "--papers", str(papers), "--docs", str(docs)])
+    ok = runner.invoke(main, ["tables", "--check", str(docs), "--papers", str(papers)])
     assert ok.exit_code == 0, ok.output
-    assert ok.stdout == f"ok: 2 tables, 3 rows, {docs} up to date\n"
+    assert ok.stdout == (f"ok: 2 tables, {docs} up to date; 3 rows: 3 match, 0 explained (0 "
+                         "paper-error, 0 rounding, 0 convention), 0 not-reproduced, 0 mismatch\n")
     rows = json.loads(runner.invoke(main, ["tables", "--format", "json", "--papers",
                                            str(papers)]).stdout)
     assert [(r["table"], r["label"], r["status"]) for r in rows] == [
         ("t1", "c1 params", "match"), ("t1", "c2 output", "match"), ("t2", "fire params", "match")]
     (papers / "test.yaml").write_text(papers_text(spec, 110, EXPLAINED), encoding="utf-8")
-    stale = runner.invoke(main, ["tables", "--check", "--papers", str(papers), "--docs",
-                                 str(docs)])
+    stale = runner.invoke(main, ["tables", "--check", str(docs), "--papers", str(papers)])
     assert stale.exit_code == 1
     assert "test.t1.md: stale" in stale.stderr and stale.stdout == ""
 
@@ -185,8 +185,8 @@ def test_json_check_counts_rows_only(tree) -> None:
     (papers / "test.yaml").write_text(papers_text(spec, 110), encoding="utf-8")
     (problem,) = tables.check(tables.generate(papers), docs, "json")
     assert "'c1 params' is a mismatch" in problem
-    r = CliRunner().invoke(main, ["tables", "--format", "json", "--check", "--papers",
-                                  str(papers), "--docs", str(docs)])
+    r = CliRunner().invoke(main, ["tables", "--format", "json", "--check", str(docs),
+                                  "--papers", str(papers)])
     assert r.exit_code == 1 and "'c1 params' is a mismatch" in r.stderr
 
 
@@ -229,7 +229,7 @@ def test_mobilenet_shufflenet_squeezenet_headline_figures(bundled) -> None:
     by_label = {(t.table.file, t.table.id, r.row.label): r for t in bundled.tables
                 for r in t.results}
     t2 = by_label[("howard2017_mobilenet_v1.yaml", "table2", "Conv 3x3, Mult-Adds %")]
-    assert (t2.row.published, round(t2.computed, 2), t2.status) == (1.19, 1.91, "explained")
+    assert (t2.row.published, round(t2.computed, 2), t2.status) == (1.19, 1.91, "paper-error")
     t3 = by_label[("howard2017_mobilenet_v1.yaml", "table3", "rho = 0.714, Mult-Adds (M)")]
     assert round(t3.computed * 1e6) == 15_091_200
     shuffle = [by_label[("zhang2018_shufflenet_v1.yaml", "table1", f"Complexity, g = {g}")]
@@ -253,3 +253,151 @@ def test_torchvision_parameter_counts_are_exact(bundled) -> None:
     (params,) = [t for t in bundled.tables if (t.table.file, t.table.id) == ("torchvision.yaml",
                                                                            "params")]
     assert {(r.row.tolerance, r.status) for r in params.results} == {(0, "match")}
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: stdout by default, --out DIR, --check [DIR], --table ID; statuses
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch) -> Path:
+    """An empty working directory outside any clone, made current."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def test_cli_prints_the_index_or_one_table_and_writes_nothing(tree, work: Path) -> None:
+    papers, docs, _ = tree
+    runner = CliRunner()
+    index = runner.invoke(main, ["tables", "--papers", str(papers)])
+    assert index.exit_code == 0, index.output
+    generated = tables.generate(papers)
+    assert index.stdout == generated.documents["index.md"]
+    one = runner.invoke(main, ["tables", "--table", "test.t2", "--papers", str(papers)])
+    assert one.stdout == generated.documents["test.t2.md"]
+    assert list(work.iterdir()) == []  # nothing written in the working directory
+    bad = runner.invoke(main, ["tables", "--table", "test.t3", "--papers", str(papers)])
+    assert bad.exit_code == 1
+    assert "--table test.t3: no such table\n  fix: did you mean 'test.t2'?" in bad.stderr
+    both = runner.invoke(main, ["tables", "--out", str(docs), "--check", str(docs)])
+    assert both.exit_code == 2 and "give one of --table, --out and --check" in both.stderr
+    rows = json.loads(runner.invoke(main, ["tables", "--table", "test.t2", "--format", "json",
+                                           "--papers", str(papers)]).stdout)
+    assert [(r["table"], r["label"]) for r in rows] == [("t2", "fire params")]
+    no_files = runner.invoke(main, ["tables", "--out", str(docs), "--format", "json"])
+    assert no_files.exit_code == 2 and "writes no files" in no_files.stderr
+
+
+def test_cli_out_writes_and_counts(tree, tmp_path: Path) -> None:
+    papers, _, _ = tree
+    out = tmp_path / "fresh"
+    r = CliRunner().invoke(main, ["tables", "--out", str(out), "--papers", str(papers)])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"3 files in {out}, 3 changed; 3 rows: 3 match, 0 explained")
+    assert tables.check(tables.generate(papers), out) == []
+
+
+def test_cli_check_without_dir_is_docs_tables_here_or_says_what_to_do(tree, tmp_path: Path,
+                                                                      work: Path) -> None:
+    papers, docs, _ = tree
+    runner = CliRunner()
+    missing = runner.invoke(main, ["tables", "--check", "--papers", str(papers)])
+    assert missing.exit_code == 1
+    assert (f"docs/tables: no such directory (looked in {work / 'docs' / 'tables'})"
+            in missing.stderr)
+    assert "`costcalc tables --check DIR`" in missing.stderr
+    assert "`costcalc tables --out DIR`" in missing.stderr
+    assert "missing" not in missing.stderr  # not one line per file
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = runner.invoke(main, ["tables", "--check", str(empty), "--papers", str(papers)])
+    assert none.exit_code == 1 and "holds none of the generated tables" in none.stderr
+    (work / "docs").mkdir()
+    docs.rename(work / "docs" / "tables")
+    here = runner.invoke(main, ["tables", "--check", "--papers", str(papers)])
+    assert here.exit_code == 0, here.output
+    assert here.stdout.startswith("ok: 2 tables, docs/tables up to date; 3 rows: 3 match")
+
+
+STATUS_ROWS = """\
+paper: Test paper
+tables:
+  t1:
+    title: "Table 1: statuses"
+    rows:
+      - {{label: match, spec: "{spec}", settings: {{params: paper}}, metric: block.c1.params,
+         published: 108, tolerance: 0}}
+      - {{label: typo, spec: "{spec}", settings: {{params: paper}}, metric: block.c1.params,
+         published: 801, tolerance: 0, note: "digits reversed", cause: paper-error,
+         expected: 108}}
+      - {{label: rounded, spec: "{spec}", settings: {{params: paper}}, metric: block.c1.params,
+         published: 100, tolerance: 0, note: "to 100", cause: rounding,
+         rounded: {{step: 100, mode: floor}}}}
+      - {{label: ratio, spec: "{spec}", settings: {{params: paper}}, metric: block.c1.params,
+         published: 216, tolerance: 0, note: "counted twice", cause: convention,
+         expected_ratio: 0.5}}
+      - {{label: open, spec: "{spec}", settings: {{params: paper}}, metric: block.c1.params,
+         published: 150, note: "cause not found", cause: not-reproduced}}
+      - {{label: wrong, spec: "{spec}", settings: {{params: paper}}, metric: block.c1.params,
+         published: 150, tolerance: 0, note: "a wrong explanation", cause: convention,
+         expected: 150}}
+"""
+
+
+def test_each_cause_is_its_own_status_and_shows_tolerance(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "test.yaml").write_text(STATUS_ROWS.format(spec=spec), encoding="utf-8")
+    generated = tables.generate(papers)
+    assert [r.status for r in generated.tables[0].results] == [
+        "match", "paper-error", "rounding", "convention", "not-reproduced", "mismatch"]
+    assert generated.summary() == ("6 rows: 1 match, 3 explained (1 paper-error, 1 rounding, "
+                                   "1 convention), 1 not-reproduced, 1 mismatch")
+    # only the wrong explanation fails; the unexplained row is shown, never counted a success
+    (failure,) = generated.mismatches()
+    assert "'wrong' is a mismatch (published 150, computed 108)" in failure
+    text = generated.documents["test.t1.md"]
+    assert "| 801 | 108 | -86.52% | exact | paper-error (expected 108 ± exact) |" in text
+    assert "| exact | rounding (floor to 100.0) |" in text
+    assert "| exact | convention (expected ratio 0.5 ± exact) |" in text
+    assert "| 150 | 108 | -28.00% | 1 % | **not-reproduced** |" in text
+    index = generated.documents["index.md"]
+    assert "| match | paper-error | rounding | convention | not-reproduced | mismatch |" in index
+    assert "| 6 | 1 | 1 | 1 | 1 | 1 | 1 |" in index
+    rows = tables.to_json(generated)
+    assert [(r["status"], r["cause"]) for r in rows][:2] == [("match", None),
+                                                             ("paper-error", "paper-error")]
+
+
+def test_a_not_reproduced_row_that_matches_fails_the_check(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "test.yaml").write_text(papers_text(
+        spec, 108, ', note: "not found", cause: not-reproduced'), encoding="utf-8")
+    generated = tables.generate(papers)
+    assert generated.tables[0].results[0].status == "match"
+    (stale,) = generated.mismatches()
+    assert "'c1 params' matches (published 108, computed 108) but says `cause: " \
+        "not-reproduced`: remove the cause" in stale
+
+
+def test_bundled_statuses_are_honest(bundled) -> None:
+    """Every explained row is checked its cause's way; no not-reproduced row claims a
+    prediction; the committed index shows the counts per status."""
+    results = [r for t in bundled.tables for r in t.results]
+    for r in results:
+        if r.status == "rounding":
+            assert r.row.prediction.kind == "rounded"
+        elif r.status in ("paper-error", "convention"):
+            assert r.row.prediction.kind in ("expected", "expected_ratio")
+        elif r.status == "not-reproduced":
+            assert r.row.prediction is None and r.row.note
+    counts = bundled.counts()
+    assert counts["mismatch"] == 0 and counts["not-reproduced"] > 0
+    assert f"Total: {bundled.summary()}." in bundled.documents["index.md"]
