@@ -138,14 +138,19 @@ class Accuracy:
                 return round(100 - number, max(_places(self.printed[key]), 0))
         return None
 
+    def text(self, which: str = "top1") -> str:
+        """The accuracy with the printed decimals (72.0 stays 72.0), or '' if not given."""
+        value = self.value(which)
+        key = which if which in self.printed else f"{which}_err"
+        return "" if value is None else f"{value:.{_places(self.printed[key])}f}"
+
     def describe(self) -> str:
         """`70.6` or `73.7 (error 26.3)`, with top-5 after a slash."""
         parts = []
         for which in ("top1", "top5"):
-            value = self.value(which)
-            if value is None:
+            text = self.text(which)
+            if not text:
                 continue
-            text = f"{value:g}"
             if f"{which}_err" in self.printed:
                 text += f" (error {self.printed[which + '_err']:g})"
             parts.append(("top-5 " if which == "top5" else "") + text)
