@@ -504,17 +504,30 @@ def _image_option(func):
 
 
 @plot.command("pareto")
-@click.argument("specs", nargs=-1, required=True)
+@click.argument("specs", nargs=-1)
 @spec_settings
+@click.option("--y", "axis", type=click.Choice(["params", "top1"]), default="params",
+              show_default=True, help="Against MACs: params, or the published top-1 where "
+              "the papers data has it (costcalc compare's).")
+@click.option("--paper", metavar="FILE:TABLE",
+              help="Also plot every configuration a papers table gives an accuracy for, "
+                   "e.g. howard2017_mobilenet_v1:table6.")
 @_image_option
 def plot_pareto(specs: tuple[str, ...], width: float | None, resolution: Any,
-                variant: str | None, sets: dict[str, Any], output: Path) -> None:
-    """MACs against params for several specs, the Pareto front highlighted."""
+                variant: str | None, sets: dict[str, Any], axis: str, paper: str | None,
+                output: Path) -> None:
+    """MACs against params or published top-1 for several specs, the Pareto front
+    highlighted. A SPEC may carry its own settings as in compare (mobilenet_v1:width=0.5);
+    --width, --resolution, --variant and --set apply to the others."""
     from . import plots
+    from .compare import Entry, compare, parse_entry
 
-    reports = [analyze(s, width=width, resolution=resolution, variant=variant, args=sets)
+    plots.check_output(output)
+    entries = [parse_entry(s) if ":" in s else Entry(s, s, width, resolution, 1, variant, sets)
                for s in specs]
-    plots.pareto(reports, output)
+    columns = compare(entries, ["macs"], paper=paper).columns
+    plots.pareto([c.report for c in columns if c.report is not None], output,
+                 [c.top1 for c in columns] if axis == "top1" else None)
 
 
 @plot.command("layers")
