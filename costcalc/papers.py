@@ -322,8 +322,8 @@ def configuration(spec: str, settings: Mapping[str, Any]) -> tuple[Any, ...]:
         res = variant.resolution
     size = model.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
     args = {**model.args, **(variant.args if variant else {}), **(settings.get("args") or {})}
-    return (Path(model.file).stem, float(alpha), (int(size[0]), int(size[1])),
-            tuple(sorted(args.items())))
+    # model.file: a bundled spec's file name, or the path a spec file was given by
+    return (model.file, float(alpha), (int(size[0]), int(size[1])), tuple(sorted(args.items())))
 
 
 def _row_problems(file: str, item: Node) -> list[Problem]:

@@ -225,3 +225,15 @@ def test_tables_show_accuracy_beside_the_cost() -> None:
     assert "not computed: the status audits the cost figure only" in table6
     assert "published top-1" not in documents["howard2017_mobilenet_v1.table2.md"]
     assert "| 73.7 (error 26.3) |" in documents["zhang2018_shufflenet_v1.table5.md"]
+
+
+def test_a_spec_file_of_the_same_name_is_not_the_papers_network(tmp_path) -> None:
+    """Accuracy belongs to the bundled spec the papers rows name: a copy given by path is
+    another network as far as the data knows (it may have been edited)."""
+    from costcalc.bundled import resolve
+
+    copy = tmp_path / "mobilenet_v1.yaml"
+    copy.write_text(resolve("mobilenet_v1").read_text())
+    bundled, by_path = compare(["mobilenet_v1", str(copy)], keys=["macs"]).columns
+    assert bundled.report.totals.macs == by_path.report.totals.macs
+    assert (bundled.top1, by_path.top1) == (70.6, None)
