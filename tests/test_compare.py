@@ -237,3 +237,13 @@ def test_a_spec_file_of_the_same_name_is_not_the_papers_network(tmp_path) -> Non
     bundled, by_path = compare(["mobilenet_v1", str(copy)], keys=["macs"]).columns
     assert bundled.report.totals.macs == by_path.report.totals.macs
     assert (bundled.top1, by_path.top1) == (70.6, None)
+
+
+def test_mobilenet_v3_table_3_front_is_the_v3_models() -> None:
+    """MobileNetV3 Table 3: every V3 model beats MnasNet-A1 and MobileNetV2 on MACs and
+    published top-1 together (the paper's claim), so only the V3s are on the front."""
+    comparison = compare([], keys=["macs"], paper="howard2019_mobilenet_v3:table3")
+    assert [c.top1 for c in comparison.columns] == [75.2, 73.3, 67.4, 65.4, 75.2, 72.0, 60.8]
+    assert [comparison.columns[i].entry.text for i in comparison.front] == [
+        "mobilenet_v3_large", "mobilenet_v3_large:width=0.75", "mobilenet_v3_small",
+        "mobilenet_v3_small:width=0.75"]
