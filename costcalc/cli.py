@@ -508,17 +508,30 @@ def _image_option(func):
 
 
 @plot.command("pareto")
-@click.argument("specs", nargs=-1, required=True)
+@click.argument("specs", nargs=-1)
 @spec_settings
+@click.option("--y", "axis", type=click.Choice(["params", "top1"]), default="params",
+              show_default=True, help="Against MACs: params, or the published top-1 where "
+              "the papers data has it (costcalc compare's).")
+@click.option("--paper", metavar="FILE:TABLE",
+              help="Also plot every configuration a papers table gives an accuracy for, "
+                   "e.g. howard2017_mobilenet_v1:table6.")
 @_image_option
 def plot_pareto(specs: tuple[str, ...], width: float | None, resolution: Any,
-                variant: str | None, sets: dict[str, Any], output: Path) -> None:
-    """MACs against params for several specs, the Pareto front highlighted."""
+                variant: str | None, sets: dict[str, Any], axis: str, paper: str | None,
+                output: Path) -> None:
+    """MACs against params or published top-1 for several specs, the Pareto front
+    highlighted. A SPEC may carry its own settings as in compare (mobilenet_v1:width=0.5);
+    --width, --resolution, --variant and --set apply to the others."""
     from . import plots
+    from .compare import Entry, compare, parse_entry
 
-    reports = [analyze(s, width=width, resolution=resolution, variant=variant, args=sets)
+    plots.check_output(output)
+    entries = [parse_entry(s) if ":" in s else Entry(s, s, width, resolution, 1, variant, sets)
                for s in specs]
-    plots.pareto(reports, output)
+    columns = compare(entries, ["macs"], paper=paper).columns
+    plots.pareto([c.report for c in columns if c.report is not None], output,
+                 [c.top1 for c in columns] if axis == "top1" else None)
 
 
 @plot.command("layers")
@@ -880,7 +893,7 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 
 
 @main.command("compare")
-@click.argument("specs", nargs=-1, required=True)
+@click.argument("specs", nargs=-1)
 @click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
               show_default=True, help="Metrics to compare, comma-separated.")
 @click.option("--budget", "budget", multiple=True, metavar="METRIC=LIMIT",
@@ -891,20 +904,24 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 @click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
 @click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
               default="framework", show_default=True, help="What the params total counts.")
+@click.option("--paper", metavar="FILE:TABLE",
+              help="Also compare every configuration a papers table gives a published "
+                   "accuracy for, e.g. howard2017_mobilenet_v1:table8.")
 @format_option(Format, Format.table)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context
 def compare_command(ctx: click.Context, specs: tuple[str, ...], metric: str,
-                    budget: tuple[str, ...], vary: str, dtype: str, params: str, fmt: Format,
-                    output: Path | None) -> None:
-    """Networks side by side, ratios against the first. Each SPEC may carry settings:
+                    budget: tuple[str, ...], vary: str, dtype: str, params: str,
+                    paper: str | None, fmt: Format, output: Path | None) -> None:
+    """Networks side by side, ratios against the first, published top-1 where the papers
+    data has it, and the accuracy front (MACs vs top-1). Each SPEC may carry settings:
     mobilenet_v2:width=0.75,resolution=160 (width, resolution, batch, variant, or a spec
     argument)."""
     from .compare import compare, parse_budget
     from .render import render_compare
 
-    result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params)
+    result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params, paper)
     write_output(render_compare(result, fmt, ctx.obj["columns"]), output)
 
 

@@ -8,6 +8,16 @@ it, found by evaluating every candidate exactly through the vectorized sweep: wi
 network is invalid at the largest candidate (the sweep's int64 bound is counted there), the
 upper half of the candidates is dropped until it is valid. Invalid candidates are skipped.
 Nothing assumes the cost is monotone: the largest candidate that fits is the answer.
+
+Published accuracy: where a papers table (`specs/papers/*.yaml`, a row's `accuracy:`) gives the
+ImageNet top-1 of exactly a column's configuration (`papers.configuration`: the spec, its width,
+input size and resolved arguments; the fitted width under a budget), the column carries it,
+with every table that prints it (the first in data order is shown, or the `paper` table's).
+The accuracy front is MobileNet v1 Table 8's and MobileNetV2 Figure 5's reading: the columns
+with a published top-1 that no other beats on both MACs per image (lower) and top-1 (higher),
+`sweep.pareto_front` over (MACs, -top-1). A column without a published figure is not on it.
+`paper="FILE:TABLE"` (`howard2017_mobilenet_v1:table8`) adds a column for every configuration
+that table gives an accuracy for, in its row order.
 """
 
 from __future__ import annotations
@@ -18,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CostcalcError, did_you_mean
+from .errors import CostcalcError, capped, did_you_mean
+from .papers import Accuracy, PaperTable, Row, configuration, load_tables
 from .report import METRICS, Report, analyze, check_metric_keys
 from .spec import load_spec
-from .sweep import DEFAULT_KEYS, LargestInvalid, parse_values, sweep
+from .sweep import DEFAULT_KEYS, LargestInvalid, pareto_front, parse_values, sweep
 
 SETTINGS = ("width", "resolution", "batch", "variant")
 WIDTHS = tuple(k / 100 for k in range(1, 401))
@@ -40,6 +51,14 @@ class Entry:
     batch: int = 1
     variant: str | None = None
     args: Mapping[str, Any] = field(default_factory=dict)  # spec arguments
+    paper: str = ""  # FILE:TABLE when the entry is one of that table's configurations
+
+    def settings(self, width: float | None = None,
+                 resolution: int | tuple[int, int] | None = None) -> dict[str, Any]:
+        """The entry's configuration as a papers row writes it (width/resolution: fitted)."""
+        return {"variant": self.variant, "width": self.width if width is None else width,
+                "resolution": self.resolution if resolution is None else resolution,
+                "args": dict(self.args)}
 
 
 def parse_entry(text: str) -> Entry:
@@ -83,10 +102,38 @@ def parse_budget(items: Sequence[str]) -> dict[str, float]:
 
 
 @dataclass(frozen=True, slots=True)
+class Published:
+    """A configuration's accuracy as one papers table prints it."""
+
+    accuracy: Accuracy
+    table: PaperTable
+    row: Row
+
+    @property
+    def ref(self) -> str:
+        """FILE:TABLE, as `--paper` takes it."""
+        return table_ref(self.table)
+
+    @property
+    def where(self) -> str:
+        return f"{self.table.source or self.table.title} ({self.ref})"
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     entry: Entry
     report: Report | None  # None: nothing within the budget
     fitted: float | int | None = None  # the width or resolution the budget chose
+    # every table publishing this configuration's accuracy; the first is the one shown
+    published: tuple[Published, ...] = ()
+
+    @property
+    def top1(self) -> float | None:
+        return self.published[0].accuracy.value("top1") if self.published else None
+
+    @property
+    def top5(self) -> float | None:
+        return self.published[0].accuracy.value("top5") if self.published else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,26 +142,126 @@ class Comparison:
     keys: tuple[str, ...]
     budget: Mapping[str, float]
     vary: str
+    front: tuple[int, ...] = ()  # columns on the accuracy front (MACs vs top-1)
+    paper: str = ""  # the --paper table, FILE:TABLE
+
+
+ACCURACY_NOTE = ("top-1 %: the ImageNet top-1 accuracy published for the trained model at "
+                 "exactly this configuration (specs/papers data, not computed); — : none is "
+                 "published for it.")
+FRONT_NOTE = ("accuracy front: yes where no other column has at most its MACs per image and "
+              "at least its top-1, one of them strictly (MobileNet v1 Table 8, MobileNetV2 "
+              "Figure 5: lower MACs, higher accuracy); — : no published top-1, so not on the "
+              "front.")
+
+
+def table_ref(table: PaperTable) -> str:
+    return f"{table.file.removesuffix('.yaml')}:{table.id}"
+
+
+def published_accuracy(tables: Sequence[PaperTable] | None = None
+                       ) -> dict[tuple[Any, ...], list[Published]]:
+    """Every published accuracy of the papers data by configuration, in data order."""
+    index: dict[tuple[Any, ...], list[Published]] = {}
+    for table in load_tables() if tables is None else tables:
+        for row in table.rows:
+            if row.accuracy is not None:
+                key = configuration(row.spec, row.settings)
+                index.setdefault(key, []).append(Published(row.accuracy, table, row))
+    return index
+
+
+def paper_table(ref: str, tables: Sequence[PaperTable]) -> PaperTable:
+    """The table `FILE:TABLE` names (`howard2017_mobilenet_v1:table8`), if it has accuracy."""
+    by_ref = {table_ref(t): t for t in tables}
+    with_accuracy = sorted(r for r, t in by_ref.items()
+                           if any(row.accuracy is not None for row in t.rows))
+    if ref not in by_ref:
+        files = {r.partition(":")[0] for r in by_ref}
+        if ref in files:
+            mine = [r for r in with_accuracy if r.startswith(ref + ":")]
+            raise CostcalcError(f"--paper '{ref}': name one table, FILE:TABLE",
+                                "its tables with a published accuracy: "
+                                + (", ".join(mine) if mine else "none"))
+        raise CostcalcError(f"--paper '{ref}': no such papers table",
+                            did_you_mean(ref, by_ref, "tables with a published accuracy: "
+                                         + capped(with_accuracy)))
+    if ref not in with_accuracy:
+        raise CostcalcError(f"--paper '{ref}': the table gives no published accuracy",
+                            "tables that do: " + capped(with_accuracy))
+    return by_ref[ref]
+
+
+def paper_entries(table: PaperTable) -> list[Entry]:
+    """One entry per configuration the table gives an accuracy for, in row order."""
+    out: dict[tuple[Any, ...], Entry] = {}
+    for row in table.rows:
+        if row.accuracy is None:
+            continue
+        settings = row.settings
+        res = settings.get("resolution")
+        res = tuple(res) if isinstance(res, list) else res
+        args = dict(settings.get("args") or {})
+        parts = [f"{k}={v}" for k, v in (("variant", settings.get("variant")),
+                                         ("width", settings.get("width"))) if v is not None]
+        if res is not None:
+            parts.append("resolution=" + (str(res) if isinstance(res, int) else
+                                          f"{res[0]}x{res[1]}"))
+        parts += [f"{k}={v}" for k, v in args.items()]
+        text = row.spec + (":" + ",".join(parts) if parts else "")
+        out.setdefault(configuration(row.spec, settings),
+                       Entry(text, row.spec, settings.get("width"), res, 1,
+                             settings.get("variant"), args, table_ref(table)))
+    return list(out.values())
+
+
+def accuracy_front(columns: Sequence[Column]) -> tuple[int, ...]:
+    """The columns with a published top-1 that no other beats on MACs per image (fewer) and
+    top-1 (higher), by `sweep.pareto_front` (ties all kept)."""
+    known = [i for i, c in enumerate(columns) if c.report is not None and c.top1 is not None]
+    if not known:
+        return ()
+    macs = np.array([columns[i].report.totals.macs / columns[i].report.batch for i in known],
+                    dtype=float)
+    top1 = np.array([-float(columns[i].top1) for i in known], dtype=float)
+    return tuple(known[j] for j in pareto_front([macs, top1]).tolist())
+
+
+def _published(entry: Entry, index: Mapping[tuple[Any, ...], list[Published]],
+               width: float | None = None, resolution: int | tuple[int, int] | None = None
+               ) -> tuple[Published, ...]:
+    found = index.get(configuration(entry.spec, entry.settings(width, resolution)), [])
+    # the entry's own table first: `--paper T` shows T's figure
+    return tuple(sorted(found, key=lambda p: p.ref != entry.paper))
 
 
 def compare(entries: Sequence[str | Entry], keys: Sequence[str] | None = None,
             budget: Mapping[str, float] | None = None, vary: str = "width",
-            dtype: str = "fp32", params: str = "framework") -> Comparison:
-    """Every entry's report (at the largest width or resolution within `budget`, if given)."""
+            dtype: str = "fp32", params: str = "framework", paper: str | None = None,
+            tables: Sequence[PaperTable] | None = None) -> Comparison:
+    """Every entry's report (at the largest width or resolution within `budget`, if given),
+    with its published accuracy; `paper` (FILE:TABLE) adds that table's configurations;
+    `tables` is the papers data (default: the bundled specs/papers)."""
     if vary not in VARY:
         raise CostcalcError(f"cannot vary '{vary}'", did_you_mean(vary, VARY))
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
     check_metric_keys(keys)
-    if not entries:
-        raise CostcalcError("nothing to compare", "name one spec or more")
+    items = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
+    tables = load_tables() if tables is None else tables
+    if paper:
+        items += paper_entries(paper_table(paper, tables))
+    if not items:
+        raise CostcalcError("nothing to compare", "name one spec or more, or --paper "
+                            "FILE:TABLE")
+    index = published_accuracy(tables)
     columns = []
-    for item in entries:
-        entry = item if isinstance(item, Entry) else parse_entry(item)
+    for entry in items:
         settings = dict(batch=entry.batch, dtype=dtype, params=params, args=entry.args,
                         variant=entry.variant)
         if not budget:
             columns.append(Column(entry, analyze(entry.spec, width=entry.width,
-                                                 resolution=entry.resolution, **settings)))
+                                                 resolution=entry.resolution, **settings),
+                                  published=_published(entry, index)))
             continue
         fitted = _fit(entry, budget, vary, settings)
         if fitted is None:
@@ -123,8 +270,10 @@ def compare(entries: Sequence[str | Entry], keys: Sequence[str] | None = None,
         width = fitted if vary == "width" else entry.width
         resolution = fitted if vary == "resolution" else entry.resolution
         columns.append(Column(entry, analyze(entry.spec, width=width, resolution=resolution,
-                                             **settings), fitted))
-    return Comparison(tuple(columns), keys, dict(budget or {}), vary)
+                                             **settings), fitted,
+                              _published(entry, index, width, resolution)))
+    return Comparison(tuple(columns), keys, dict(budget or {}), vary,
+                      accuracy_front(columns), paper or "")
 
 
 def _fit(entry: Entry, budget: Mapping[str, float], vary: str,

@@ -49,6 +49,18 @@ prediction is one of (all in the row's units, after `scale`):
 - `not-reproduced`: the cause is not found. Such a row claims no prediction (nothing to check
   but the note), and its status is never a success.
 
+A spec row may carry `accuracy:`, the published ImageNet accuracy (%) of the paper's trained
+model at the row's configuration, as printed: `{top1: 70.6}`, `{top1: 57.5, top5: 80.3}`, or
+for a paper that prints error rates `{top1_err: 26.3}` (top-1 accuracy = 100 - error, to the
+printed decimals). The configuration is what selects the network: the spec, its width and
+input size, and every spec argument as resolved (its defaults, the variant's, the row's), so a
+variant that only sets a width is the same configuration as that width. Counting settings
+(`params`, `dtype`, `size`, `batch`, ...) are not part of it. Accuracy cannot be computed: it is
+carried beside the row, never audited, and does not change the row's status. Give it once per
+configuration and table (on the row of its cost figure, usually the MACs row); two rows of
+one table giving one configuration different accuracies are an error. `costcalc compare` and
+`costcalc plot pareto --y top1` read it (docs/sweep.md).
+
 Status: `match` (within tolerance of `published`; a note is fine), the row's cause (not, but
 the stated prediction holds), `not-reproduced` (outside tolerance, cause not found) or
 `mismatch` (anything else: outside tolerance with no cause, or a prediction that does not
@@ -58,6 +70,7 @@ remove its cause.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Iterable, Mapping
@@ -65,7 +78,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bundled import bundled_dir
+from .bundled import bundled_dir, resolve
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .formula import evaluate_formula
 from .hardware import load_profile
@@ -78,13 +91,19 @@ from .yamlnodes import Node, parse_yaml, plain
 SETTING_KEYS = set(inspect.signature(analyze).parameters) - {"spec"}
 PREDICTION_KEYS = ("expected", "expected_ratio", "rounded")
 ROW_KEYS = {"label", "spec", "settings", "metric", "published", "scale", "tolerance", "note",
-            "formula", "hardware", "fewer_than", "expected_tolerance", "cause", *PREDICTION_KEYS}
+            "formula", "hardware", "fewer_than", "expected_tolerance", "cause", "accuracy",
+            *PREDICTION_KEYS}
 # A non-matching row's kind of cause, and the predictions that check each (module docstring).
 CAUSES = {"paper-error": ("expected", "expected_ratio"),
           "rounding": ("rounded",),
           "convention": ("expected", "expected_ratio"),
           "not-reproduced": ()}
 EXPLAINED = ("paper-error", "rounding", "convention")  # causes found: the count is trusted
+# `accuracy:` keys, as printed: an accuracy or an error rate (accuracy = 100 - error), in %
+ACCURACY_KEYS = {"top1": ("top1", False), "top5": ("top5", False),
+                 "top1_err": ("top1", True), "top5_err": ("top5", True)}
+# the settings that select the network (its configuration); the others choose how to count it
+CONFIG_SETTINGS = ("variant", "width", "resolution", "args")
 SOURCES = ("spec", "formula", "hardware")  # what a row counts: a network, a formula, a profile
 REFERENCE_KEYS = {"spec", "settings", "metric"}
 ROUNDING_MODES = {"nearest": lambda x: math.floor(x + 0.5), "floor": math.floor,
@@ -126,6 +145,42 @@ class Prediction:
 
 
 @dataclass(frozen=True, slots=True)
+class Accuracy:
+    """A row's published accuracy (%), as printed: each figure is an accuracy or an error."""
+
+    printed: Mapping[str, float]  # the row's `accuracy:` mapping (top1, top5, top1_err, ...)
+
+    def value(self, which: str = "top1") -> float | None:
+        """The accuracy in %, from the printed accuracy or 100 - the printed error, to the
+        printed decimals (100 - 26.3 is 73.7, not 73.69999999999999)."""
+        for key, (name, error) in ACCURACY_KEYS.items():
+            if name == which and key in self.printed:
+                number = float(self.printed[key])
+                if not error:
+                    return number
+                return round(100 - number, max(_places(self.printed[key]), 0))
+        return None
+
+    def text(self, which: str = "top1") -> str:
+        """The accuracy with the printed decimals (72.0 stays 72.0), or '' if not given."""
+        value = self.value(which)
+        key = which if which in self.printed else f"{which}_err"
+        return "" if value is None else f"{value:.{_places(self.printed[key])}f}"
+
+    def describe(self) -> str:
+        """`70.6` or `73.7 (error 26.3)`, with top-5 after a slash."""
+        parts = []
+        for which in ("top1", "top5"):
+            text = self.text(which)
+            if not text:
+                continue
+            if f"{which}_err" in self.printed:
+                text += f" (error {self.printed[which + '_err']:g})"
+            parts.append(("top-5 " if which == "top5" else "") + text)
+        return " / ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     label: str
     spec: str
@@ -143,6 +198,7 @@ class Row:
     fewer_than: Mapping[str, Any] | None = None
     prediction: Prediction | None = None
     cause: str = ""  # one of CAUSES, or "" (a row that matches needs none)
+    accuracy: Accuracy | None = None  # published, carried as data (never computed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,12 +293,66 @@ def _table(file: str, table_id: str, node: Node, paper: str) -> tuple[PaperTable
     def text(key: str) -> str:
         return str(plain(entries[key])).strip() if key in entries else ""
 
+    problems += _accuracy_conflicts(file, table_id, rows)
     via = text("via") or "analyze"
     if via not in VIA:
         problems.append(Problem(file, entries["via"].line, f"table '{table_id}': unknown 'via' "
                                 f"'{via}'", did_you_mean(via, VIA)))
     return PaperTable(table_id, text("title") or table_id, text("source"), text("description"),
                       tuple(rows), file, paper, via), problems
+
+
+def _accuracy_conflicts(file: str, table_id: str, rows: list[Row]) -> list[Problem]:
+    """Two rows of one table that give one configuration different accuracies."""
+    seen: dict[Any, Row] = {}
+    out = []
+    for row in rows:
+        if row.accuracy is None:
+            continue
+        try:
+            key = configuration(row.spec, row.settings)
+        except CostcalcError:
+            continue  # an unknown spec or variant: evaluating the row reports it
+        first = seen.setdefault(key, row)
+        if first is not row and first.accuracy != row.accuracy:
+            out.append(Problem(file, row.line, f"table '{table_id}': '{row.label}' gives its "
+                               f"configuration accuracy {row.accuracy.describe()}, but line "
+                               f"{first.line} gives {first.accuracy.describe()}",
+                               "give a configuration's accuracy once per table"))
+    return out
+
+
+def _spec(name: str) -> Any:
+    """A spec, parsed once per file version (configurations are looked up for many rows)."""
+    path = resolve(name)
+    return _parsed(name, path.stat().st_mtime_ns if path.is_file() else 0)
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(name: str, version: int) -> Any:
+    return load_spec(name)
+
+
+def configuration(spec: str, settings: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What selects the network of a row or a compared entry, resolved so that equal networks
+    compare equal: (spec, width, (height, width) input, every spec argument). A variant is
+    replaced by what it sets, so `variant: 0.75-224` (width 0.75) equals `width: 0.75`."""
+    model = _spec(spec)
+    name = settings.get("variant")
+    if name and name not in model.variants:
+        raise CostcalcError(f"{spec}: unknown variant '{name}'", did_you_mean(name,
+                                                                             model.variants))
+    variant = model.variants.get(name or "")
+    alpha = settings.get("width")
+    if alpha is None:
+        alpha = variant.width if variant and variant.width else model.width.multiplier
+    res = settings.get("resolution")
+    if res is None and variant is not None:
+        res = variant.resolution
+    size = model.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
+    args = {**model.args, **(variant.args if variant else {}), **(settings.get("args") or {})}
+    # model.file: a bundled spec's file name, or the path a spec file was given by
+    return (model.file, float(alpha), (int(size[0]), int(size[1])), tuple(sorted(args.items())))
 
 
 def _row_problems(file: str, item: Node) -> list[Problem]:
@@ -271,7 +381,30 @@ def _row_problems(file: str, item: Node) -> list[Problem]:
     elif reference is not None:
         problems += _unknown(file, reference.value, REFERENCE_KEYS, "row: fewer_than: ")
     return problems + (_prediction_problems(file, item.line, fields)
-                       or _cause_problems(file, fields))
+                       or _cause_problems(file, fields)) + _accuracy_problems(file, fields)
+
+
+def _accuracy_problems(file: str, fields: Mapping[str, Node]) -> list[Problem]:
+    node = fields.get("accuracy")
+    if node is None:
+        return []
+    fix = "write `accuracy: {top1: 70.6}` (or top5, or top1_err / top5_err as printed)"
+    if not isinstance(node.value, dict) or not node.value:
+        return [Problem(file, node.line, f"row: 'accuracy' must be a mapping, got "
+                        f"{plain(node)!r}", fix)]
+    if "spec" not in fields or "fewer_than" in fields:
+        return [Problem(file, node.line, "row: 'accuracy' belongs to a network's row (a spec "
+                        "without fewer_than)", "move it to the row that counts the network")]
+    out = _unknown(file, node.value, set(ACCURACY_KEYS), "row: accuracy: ")
+    for key, value in node.value.items():
+        if key in ACCURACY_KEYS and (not _number(value) or not 0 <= value.value <= 100):
+            out.append(Problem(file, value.line, f"row: accuracy: '{key}' must be a "
+                               f"percentage (0 to 100), got {plain(value)!r}", fix))
+    for which in ("top1", "top5"):
+        if which in node.value and f"{which}_err" in node.value:
+            out.append(Problem(file, node.line, f"row: accuracy: both '{which}' and "
+                               f"'{which}_err'", "give the figure the paper prints"))
+    return out
 
 
 def _kind_problems(file: str, fields: Mapping[str, Node]) -> list[Problem]:
@@ -403,7 +536,13 @@ def _row(item: Node) -> Row:
                float(fields.get("scale", 1)), tolerance, str(fields.get("note", "")).strip(),
                item.line, str(fields.get("formula", "")), str(fields.get("hardware", "")),
                fields.get("fewer_than"), _prediction(fields, tolerance),
-               str(fields.get("cause", "")))
+               str(fields.get("cause", "")),
+               Accuracy(fields["accuracy"]) if "accuracy" in fields else None)
+
+
+def _places(value: Any) -> int:
+    text = repr(value)
+    return len(text.partition(".")[2]) if "." in text and "e" not in text else 0
 
 
 def _prediction(fields: Mapping[str, Any], tolerance: float) -> Prediction | None:
@@ -514,16 +653,8 @@ class Evaluator:
                                                                   result.width, strict=True))}
 
     def _axes(self, row: Row) -> tuple[float, tuple[int, int]]:
-        key = repr(("spec", row.spec))
-        if key not in self._cache:
-            self._cache[key] = load_spec(row.spec)  # type: ignore[assignment]
-        spec: Any = self._cache[key]
-        variant = spec.variants.get(row.settings.get("variant", ""))
-        alpha = row.settings.get("width", variant.width if variant and variant.width else
-                                 spec.width.multiplier)
-        res = row.settings.get("resolution", variant.resolution if variant else None)
-        size = spec.size if res is None else (res, res) if isinstance(res, int) else tuple(res)
-        return float(alpha), (int(size[0]), int(size[1]))
+        _, alpha, size, _ = configuration(row.spec, row.settings)
+        return alpha, size
 
     def _swept(self, row: Row) -> Any:
         rest = {k: v for k, v in row.settings.items() if k not in ("width", "resolution")}

@@ -70,35 +70,68 @@ def save(fig: Any, path: Path) -> None:
             os.unlink(tmp)
 
 
-def pareto(reports: Sequence[Report], path: Path) -> Plot:
-    """MACs against params, log axes, one labelled point per report, the front highlighted."""
+def pareto(reports: Sequence[Report], path: Path,
+           accuracy: Sequence[float | None] | None = None) -> Plot:
+    """MACs against params (log axes), or with `accuracy` (each report's published top-1 %,
+    None where none is published) against top-1 (MobileNetV2 Figure 5): one labelled point per
+    report, the Pareto front highlighted (fewer MACs and params, or fewer MACs and a higher
+    top-1). Reports without a published top-1 are left out of an accuracy plot, and named in
+    its caption."""
     if not reports:
         raise CostcalcError("nothing to plot", "name one or more specs")
+    if accuracy is not None and len(accuracy) != len(reports):
+        raise CostcalcError("an accuracy plot needs one top-1 (or None) per report")
     check_output(path)
+    labels = [f"{r.network} x{r.width:g} @{r.input[1]}" + (f" ({r.variant})" if r.variant
+                                                             else "") for r in reports]
+    if accuracy is None:
+        kept = list(range(len(reports)))
+        points = [(r.totals.macs / r.batch, r.totals.params) for r in reports]
+        signs, ylabel = (1.0, 1.0), f"params ({reports[0].params_convention})"
+        title = "Cost: MACs vs params"
+    else:
+        kept = [i for i, a in enumerate(accuracy) if a is not None]
+        if not kept:
+            raise CostcalcError("no published top-1 for any of these configurations",
+                                "`costcalc compare --paper FILE:TABLE` names the papers "
+                                "tables with accuracy; or plot MACs vs params")
+        points = [(reports[i].totals.macs / reports[i].batch, float(accuracy[i]))
+                  for i in kept]
+        signs, ylabel = (1.0, -1.0), "published ImageNet top-1 (%)"
+        title = "Cost and accuracy: MACs vs published top-1"
+    labels_kept = [labels[i] for i in kept]
+    front = pareto_front([np.array([sign * p[k] for p in points], dtype=float)
+                          for k, sign in enumerate(signs)]).tolist()
     plt = _pyplot()
-    points = [(r.totals.macs / r.batch, r.totals.params) for r in reports]
-    labels = [f"{r.network} x{r.width:g} @{r.input[1]}" for r in reports]
-    front = pareto_front([np.array([p[0] for p in points], dtype=float),
-                          np.array([p[1] for p in points], dtype=float)]).tolist()
     fig, ax = plt.subplots(figsize=(7, 5), dpi=100)
     ax.scatter(*zip(*points, strict=True), color="tab:blue")
-    for (x, y), label in zip(points, labels, strict=True):
+    for (x, y), label in zip(points, labels_kept, strict=True):
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     if len(front) > 1:
         xs, ys = zip(*sorted(points[i] for i in front), strict=True)
         ax.plot(xs, ys, color="tab:red", label="Pareto front")
         ax.legend()
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    if accuracy is None:
+        ax.set_yscale("log")
     ax.set_xlabel("MACs per image")
-    ax.set_ylabel(f"params ({reports[0].params_convention})")
-    ax.set_title("Cost: MACs vs params")
-    fig.text(0.01, 0.01, "1 MAC = " + MAC_CONVENTION.split("= ", 1)[1], fontsize=6)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    caption = "1 MAC = " + MAC_CONVENTION.split("= ", 1)[1]
+    left_out = [labels[i] for i in range(len(reports)) if i not in kept]
+    if accuracy is not None:
+        caption += ("; top-1: the published figure for exactly this configuration "
+                    "(specs/papers), not computed")
+        if left_out:
+            caption += "; no published top-1, not drawn: " + ", ".join(left_out)
+    if accuracy is not None:
+        fig.subplots_adjust(bottom=0.17)  # room for the longer caption under the axis label
+    fig.text(0.01, 0.01, caption, fontsize=6, wrap=True)
     save(fig, path)
     plt.close(fig)
-    return Plot("pareto", "Cost: MACs vs params",
-                {"points": dict(zip(labels, points, strict=True)),
-                 "front": [labels[i] for i in front]})
+    return Plot("pareto", title, {"points": dict(zip(labels_kept, points, strict=True)),
+                                  "front": [labels_kept[i] for i in front],
+                                  "left_out": left_out})
 
 
 def sweep_heatmap(result: Any, metric: str, alphas: Sequence[float], sizes: Sequence[int],

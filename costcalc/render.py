@@ -751,6 +751,7 @@ def compare_rows(comparison: Comparison, exact: bool = True) -> tuple[list[str],
             base = first.totals.values[key]
             rows.append(["  / first", *("-" if v is None or not base else
                                                f"{v / base:.3f}" for v in values)])
+    rows += _accuracy_rows(comparison, exact)
     for bucket in BUCKETS:
         shares = [{s.bucket: s for s in c.report.breakdown}.get(bucket) if c.report else None
                   for c in columns]
@@ -758,6 +759,56 @@ def compare_rows(comparison: Comparison, exact: bool = True) -> tuple[list[str],
             rows.append([f"MACs in {bucket}", *("-" if s is None else
                                                 _exact(s.macs_pct, "percent") for s in shares)])
     return names, rows
+
+
+NONE = "—"  # no published accuracy for the configuration
+
+
+def _accuracy_rows(comparison: Comparison, marks: bool) -> list[list[Any]]:
+    """Published top-1 (with a footnote mark, or its FILE:TABLE for CSV) and the front."""
+    columns = comparison.columns
+    notes = _accuracy_sources(comparison)
+    top1 = ["top-1 %"]
+    source = ["top-1 source"]
+    for i, c in enumerate(columns):
+        if c.top1 is None:
+            top1.append(NONE)
+            source.append(NONE)
+            continue
+        top1.append(c.published[0].accuracy.text() + (f" [{notes[i][0]}]" if marks else ""))
+        source.append(c.published[0].ref)
+    front = ["accuracy front", *("yes" if i in comparison.front else
+                                 "no" if c.top1 is not None else NONE
+                                 for i, c in enumerate(columns))]
+    return [top1, front] if marks else [top1, source, front]
+
+
+def _accuracy_sources(comparison: Comparison) -> dict[int, tuple[int, str]]:
+    """Column index -> (footnote number, its text): where the shown top-1 is printed, and
+    every other table that prints the same configuration (with its figure if it differs)."""
+    notes: dict[int, tuple[int, str]] = {}
+    for i, c in enumerate(comparison.columns):
+        if c.top1 is None:
+            continue
+        first, *others = c.published
+        text = f"{c.entry.text}: {first.accuracy.describe()}, {first.where}"
+        also = [p.ref + ("" if p.accuracy.value("top1") == c.top1 else
+                         f" prints {p.accuracy.describe()}") for p in others]
+        if also:
+            text += "; also in " + ", ".join(also)
+        notes[i] = (len(notes) + 1, text)
+    return notes
+
+
+def compare_notes(comparison: Comparison) -> list[str]:
+    """The footnotes under a comparison's table: what top-1 is, its sources, the front."""
+    from .compare import ACCURACY_NOTE, FRONT_NOTE
+
+    notes = _accuracy_sources(comparison)
+    lines = [ACCURACY_NOTE, *(f"[{n}] {text}" for n, text in notes.values())]
+    if notes:
+        lines.append(FRONT_NOTE)
+    return lines
 
 
 def compare_table(comparison: Comparison, columns: int | None = None) -> str:
@@ -775,12 +826,15 @@ def compare_table(comparison: Comparison, columns: int | None = None) -> str:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    for line in compare_notes(comparison):
+        console.print(line, soft_wrap=True)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
 def compare_markdown(comparison: Comparison, columns: int | None = None) -> str:
     names, rows = compare_rows(comparison)
-    return _md_table(tuple(names), [tuple(r) for r in rows]) + "\n"
+    return (_md_table(tuple(names), [tuple(r) for r in rows]) + "\n\n"
+            + "\n".join(f"- {line}" for line in compare_notes(comparison)) + "\n")
 
 
 def compare_csv(comparison: Comparison, columns: int | None = None) -> str:
@@ -791,13 +845,27 @@ def compare_csv(comparison: Comparison, columns: int | None = None) -> str:
 
 
 def compare_json(comparison: Comparison, columns: int | None = None) -> str:
+    from .compare import ACCURACY_NOTE, FRONT_NOTE
+
+    def published(p: Any) -> dict[str, Any]:
+        return {"table": p.ref, "source": p.table.source, "label": p.row.label,
+                "printed": dict(p.accuracy.printed), "top1": p.accuracy.value("top1"),
+                "top5": p.accuracy.value("top5")}
+
     return json.dumps({
         "budget": dict(comparison.budget), "vary": comparison.vary,
-        "metrics": list(comparison.keys),
+        "metrics": list(comparison.keys), "paper": comparison.paper or None,
+        "accuracy_note": ACCURACY_NOTE + " " + FRONT_NOTE,
+        "accuracy_front": [comparison.columns[i].entry.text for i in comparison.front],
         "columns": [{"entry": c.entry.text, "fitted": c.fitted,
                      "network": c.report.network if c.report else None,
                      "totals": {k: c.report.totals.values[k] for k in comparison.keys}
-                     if c.report else None} for c in comparison.columns]}, indent=1) + "\n"
+                     if c.report else None,
+                     "top1": c.top1, "top5": c.top5,
+                     "on_accuracy_front": i in comparison.front if c.top1 is not None
+                     else None,
+                     "published": [published(p) for p in c.published]}
+                    for i, c in enumerate(comparison.columns)]}, indent=1) + "\n"
 
 
 COMPARE_RENDERERS: dict[Format, Callable[..., str]] = {

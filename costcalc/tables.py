@@ -254,17 +254,27 @@ def render_table(t: TableResult) -> str:
         lines += [_cell(table.description), ""]
     counts = t.counts()
     lines += [", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) or "no rows", ""]
+    # published accuracy is data about the trained model: shown beside the audited cost, only
+    # in the tables that carry it, never computed and never part of the status
+    accuracy = any(r.row.accuracy is not None for r in t.results)
     lines += ["| label | settings | metric | published | computed | delta | tolerance | status "
-              "| note |", "|---|---|---|---:|---:|---:|---:|---|---|"]
+              "| " + ("published top-1 % | " if accuracy else "") + "note |",
+              "|---|---|---|---:|---:|---:|---:|---|" + ("---:|" if accuracy else "") + "---|"]
     for r in t.results:
         unit = _scale(r.row.scale)
         metric = f"`{r.row.metric}`" + (f" ({unit})" if unit else "")
+        shown = (r.row.accuracy.describe() if r.row.accuracy else "",) if accuracy else ()
         lines.append("| " + " | ".join(_cell(x) for x in (
             r.row.label, _settings(r), metric, _published(r), _computed(r), _delta(r),
-            _tolerance(r), _status(r), r.row.note)) + " |")
+            _tolerance(r), _status(r), *shown, r.row.note)) + " |")
     lines += ["", "Delta = (computed - published) / published. Tolerance: relative, per row "
               "(default 1 %; shapes compare exactly); a prediction's own tolerance is shown "
               "after it. Statuses: see [the index](index.md).", ""]
+    if accuracy:
+        lines += ["Published top-1 %: the ImageNet accuracy the source prints for the trained "
+                  "model at the row's configuration (an error rate is shown as 100 - error, "
+                  "the printed error in brackets). It is carried as data beside the row, not "
+                  "computed: the status audits the cost figure only.", ""]
     return "\n".join(lines)
 
 
@@ -308,6 +318,7 @@ def to_json(generated: Generated) -> list[dict[str, Any]]:
                         "delta_pct": None if r.delta_pct is None or math.isinf(r.delta_pct)
                         else r.delta_pct,
                         "tolerance": row.tolerance, "prediction": _prediction(row),
+                        "accuracy": dict(row.accuracy.printed) if row.accuracy else None,
                         "status": r.status, "cause": row.cause or None, "note": row.note,
                         "line": row.line})
     return out

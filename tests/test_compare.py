@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -68,3 +69,181 @@ def test_budget_search_narrows_when_the_largest_candidate_is_invalid() -> None:
     (column,) = compare(["resnet"], budget={"macs": 3e9}).columns
     assert column.fitted == 0.68 and column.report.totals.macs <= 3e9
     assert analyze("resnet", width=0.69).totals.macs > 3e9
+
+
+# ---------------------------------------------------------------------------------------------
+# Published accuracy: data from specs/papers, matched to a configuration exactly
+
+def accuracy_rows(*args: str) -> dict[str, list[str]]:
+    result = run("compare", *args, "--metric", "macs", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    return {row[0]: row[1:] for row in (r.split(",") for r in result.stdout.splitlines())}
+
+
+def test_mobilenet_v1_widths_show_table_6_top1_and_all_are_on_the_front() -> None:
+    rows = accuracy_rows("mobilenet_v1", "mobilenet_v1:width=0.75", "mobilenet_v1:width=0.5",
+                         "mobilenet_v1:width=0.25", "mobilenet_v1:width=0.6")
+    # MobileNet v1 Table 6 (the lecture deck's copy in /work/shared/seeds): 70.6/68.4/63.7/50.6
+    assert rows["top-1 %"] == ["70.6", "68.4", "63.7", "50.6", "—"]
+    assert rows["accuracy front"] == ["yes", "yes", "yes", "yes", "—"]
+    assert rows["top-1 source"][2:4] == ["howard2017_mobilenet_v1:table6"] * 2
+    # a width no paper trained has no accuracy and is not on the front
+    data = json.loads(run("compare", "mobilenet_v1:width=0.6", "mobilenet_v1:resolution=160",
+                          "--format", "json").stdout)
+    first, second = data["columns"]
+    assert (first["top1"], first["on_accuracy_front"], first["published"]) == (None, None, [])
+    assert second["top1"] == 67.2 and second["published"][0]["table"] == \
+        "howard2017_mobilenet_v1:table7"
+    assert data["accuracy_front"] == ["mobilenet_v1:resolution=160"]
+
+
+def test_every_table_printing_a_configuration_is_listed_first_in_data_order() -> None:
+    """A column lists every row publishing its configuration (papers files by name, tables
+    and rows in file order) and shows the first; where figures differ the others remain."""
+    comparison = compare(["squeezenet_v1_0", "shufflenet_v1:variant=1x-g8"], keys=["macs"])
+    squeezenet, shufflenet = ([(p.ref, p.row.label, p.accuracy.text()) for p in c.published]
+                              for c in comparison.columns)
+    assert squeezenet == [
+        ("howard2017_mobilenet_v1:table9", "Squeezenet, Million Parameters", "57.5"),
+        ("iandola2016_squeezenet:table3", "Vanilla SqueezeNet", "57.5"),
+        ("zhang2018_shufflenet_v1:table6", "SqueezeNet", "57.5")]  # 42.5 % error
+    # the official README's retrained model (32.0 % error) and the paper's (32.4 %)
+    assert [text for *_, text in shufflenet] == ["68.0", "67.6", "67.6"]
+    assert [c.top1 for c in comparison.columns] == [57.5, 68.0]
+
+
+def test_table_8_front_mobilenet_beats_googlenet() -> None:
+    """MobileNet v1 Table 8: 1.0 MobileNet-224 (569M, 70.6) dominates GoogLeNet (1550M, 69.8);
+    VGG 16 (71.5) is the most accurate, so on the front despite its MACs."""
+    comparison = compare([], keys=["macs"], paper="howard2017_mobilenet_v1:table8")
+    assert [c.entry.text for c in comparison.columns] == ["mobilenet_v1", "googlenet", "vgg16"]
+    assert [c.top1 for c in comparison.columns] == [70.6, 69.8, 71.5]
+    assert comparison.front == (0, 2)
+    # MobileNetV2 (300M MACs, 72.0, Sandler et al. Table 4) beats MobileNet v1 on both
+    both = compare(["mobilenet_v2"], keys=["macs"], paper="howard2017_mobilenet_v1:table8")
+    assert [c.top1 for c in both.columns] == [72.0, 70.6, 69.8, 71.5]
+    assert both.front == (0,)
+    # GoogLeNet: ShuffleNet's Table 6 prints another figure (31.3 % error): the footnote says so
+    table = run("compare", "googlenet", "--metric", "macs").stdout
+    assert "zhang2018_shufflenet_v1:table6 prints 68.7 (error 31.3)" in table
+
+
+def test_a_variant_that_only_sets_a_width_is_that_width() -> None:
+    (by_width, by_variant) = compare(["mnasnet_a1:width=0.75", "mnasnet_a1:variant=0.75-224"],
+                                     keys=["macs"]).columns
+    assert by_width.top1 == by_variant.top1 == 73.3 and by_width.top5 == 91.3
+
+
+def test_paper_tables_list_their_configurations_in_every_format() -> None:
+    rows = accuracy_rows("--paper", "zhang2018_shufflenet_v1:table5")
+    # ShuffleNet Table 5 prints classification error: accuracy = 100 - error
+    assert rows["top-1 %"] == ["70.6", "73.7", "68.4", "71.5", "63.7", "67.6", "50.6", "58.4"]
+    assert rows["accuracy front"] == ["no", "yes", "no", "yes", "no", "yes", "no", "yes"]
+    markdown = run("compare", "--paper", "howard2017_mobilenet_v1:table9", "--format",
+                   "markdown").stdout
+    assert "| top-1 % | 60.2 [1] | 57.5 [2] | 57.2 [3] |" in markdown
+    assert "| accuracy front | yes | no | no |" in markdown  # 76M MACs and the best top-1
+    assert "- [2] squeezenet_v1_0: 57.5, Howard et al. 2017, Table 9" in markdown
+    table = run("compare", "--paper", "howard2017_mobilenet_v1:table9").stdout
+    assert "60.2 [1]" in table and "accuracy front" in table and "not computed" in table
+
+
+def test_budget_columns_match_accuracy_at_the_fitted_width() -> None:
+    """Under a budget the configuration is the fitted one: 0.75 (325.4M MACs) has Table 6's
+    68.4, 0.72 (299.8M) has no published accuracy."""
+    (column,) = compare(["mobilenet_v1"], keys=["macs"], budget={"macs": 300e6}).columns
+    assert column.fitted == 0.72 and column.top1 is None
+    (column,) = compare(["mobilenet_v1"], keys=["macs"], budget={"macs": 330e6}).columns
+    assert column.fitted == 0.75 and column.top1 == 68.4
+
+
+@pytest.mark.parametrize("paper, message", [
+    ("howard2017_mobilenet_v1:tabel8", "did you mean 'howard2017_mobilenet_v1:table8'"),
+    ("howard2017_mobilenet_v1", "name one table, FILE:TABLE"),
+    ("howard2017_mobilenet_v1:table2", "the table gives no published accuracy"),
+])
+def test_bad_paper_tables_are_errors(paper: str, message: str) -> None:
+    result = run("compare", "--paper", paper)
+    assert result.exit_code == 1 and message in result.stderr, result.output
+    assert "Traceback" not in result.output
+
+
+def papers_file(tmp_path, rows: str):
+    from costcalc.papers import load_tables
+
+    path = tmp_path / "claims.yaml"
+    path.write_text("paper: test\ntables:\n  t:\n    title: T\n    rows:\n" + rows)
+    return load_tables([path])
+
+
+V1 = "spec: mobilenet_v1, metric: totals.macs, scale: 1.0e6, published: 569"
+
+
+@pytest.mark.parametrize("rows, message", [
+    (f"      - {{{V1}, accuracy: {{top1: 170.6}}}}\n", "must be a percentage (0 to 100)"),
+    (f"      - {{{V1}, accuracy: {{top1: 70.6, top1_err: 29.4}}}}\n", "both 'top1' and"),
+    (f"      - {{{V1}, accuracy: {{top_1: 70.6}}}}\n", "did you mean 'top1'"),
+    (f"      - {{{V1}, accuracy: 70.6}}\n", "'accuracy' must be a mapping"),
+    ("      - {formula: separable, metric: graph.std_macs, published: 462, scale: 1.0e6,\n"
+     "         accuracy: {top1: 1}}\n", "belongs to a network's row"),
+    (f"      - {{{V1}, accuracy: {{top1: 70.6}}}}\n"
+     f"      - {{{V1}, settings: {{width: 1.0, params: paper}}, accuracy: {{top1: 70.7}}}}\n",
+     "line 6 gives 70.6"),
+])
+def test_bad_accuracy_data_is_a_located_error(tmp_path, rows: str, message: str) -> None:
+    from costcalc.errors import SpecError
+
+    with pytest.raises(SpecError, match=re.escape(message)):
+        papers_file(tmp_path, rows)
+
+
+def test_accuracy_is_carried_never_audited(tmp_path) -> None:
+    """A row's status is its cost's: a wrong accuracy cannot fail it, and a mismatching
+    cost is still a mismatch with an accuracy beside it."""
+    from costcalc.papers import Evaluator
+
+    (table,) = papers_file(tmp_path, f"""\
+      - {{{V1}, accuracy: {{top1_err: 29.4, top5: 89.9}}}}
+      - {{spec: mobilenet_v1, settings: {{width: 0.5}}, metric: totals.macs, scale: 1.0e6,
+         published: 600, accuracy: {{top1: 63.7}}}}
+""")
+    good, bad = (Evaluator().evaluate(row) for row in table.rows)
+    assert (good.status, bad.status) == ("match", "mismatch")
+    assert good.row.accuracy.value("top1") == 70.6 and good.row.accuracy.value("top5") == 89.9
+    assert good.row.accuracy.describe() == "70.6 (error 29.4) / top-5 89.9"
+    comparison = compare(["mobilenet_v1", "mobilenet_v1:width=0.5"], keys=["macs"],
+                         tables=[table])
+    assert [c.top1 for c in comparison.columns] == [70.6, 63.7] and comparison.front == (0, 1)
+
+
+def test_tables_show_accuracy_beside_the_cost() -> None:
+    from costcalc.tables import generate
+
+    documents = generate().documents
+    table6 = documents["howard2017_mobilenet_v1.table6.md"]
+    assert "| published top-1 % |" in table6 and "| match | 50.6 |" in table6
+    assert "not computed: the status audits the cost figure only" in table6
+    assert "published top-1" not in documents["howard2017_mobilenet_v1.table2.md"]
+    assert "| 73.7 (error 26.3) |" in documents["zhang2018_shufflenet_v1.table5.md"]
+
+
+def test_a_spec_file_of_the_same_name_is_not_the_papers_network(tmp_path) -> None:
+    """Accuracy belongs to the bundled spec the papers rows name: a copy given by path is
+    another network as far as the data knows (it may have been edited)."""
+    from costcalc.bundled import resolve
+
+    copy = tmp_path / "mobilenet_v1.yaml"
+    copy.write_text(resolve("mobilenet_v1").read_text())
+    bundled, by_path = compare(["mobilenet_v1", str(copy)], keys=["macs"]).columns
+    assert bundled.report.totals.macs == by_path.report.totals.macs
+    assert (bundled.top1, by_path.top1) == (70.6, None)
+
+
+def test_mobilenet_v3_table_3_front_is_the_v3_models() -> None:
+    """MobileNetV3 Table 3: every V3 model beats MnasNet-A1 and MobileNetV2 on MACs and
+    published top-1 together (the paper's claim), so only the V3s are on the front."""
+    comparison = compare([], keys=["macs"], paper="howard2019_mobilenet_v3:table3")
+    assert [c.top1 for c in comparison.columns] == [75.2, 73.3, 67.4, 65.4, 75.2, 72.0, 60.8]
+    assert [comparison.columns[i].entry.text for i in comparison.front] == [
+        "mobilenet_v3_large", "mobilenet_v3_large:width=0.75", "mobilenet_v3_small",
+        "mobilenet_v3_small:width=0.75"]

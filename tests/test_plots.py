@@ -73,3 +73,47 @@ def test_plot_commands_and_errors(tmp_path: Path) -> None:
     with pytest.raises(CostcalcError, match="nothing to plot"):
         plots.pareto([], tmp_path / "p.png")
     assert not any(p.suffix == ".gif" for p in tmp_path.iterdir())
+
+
+def test_pareto_against_published_top1_draws_the_papers_numbers(tmp_path: Path) -> None:
+    """`--y top1`: MACs per image against the published top-1 of each configuration, the
+    same figures `costcalc compare` shows (MobileNet v1 Table 6 and MobileNetV2 Table 4),
+    the front the same as compare's; a configuration without a published top-1 is left out
+    and named."""
+    from costcalc.compare import compare
+
+    comparison = compare(["mobilenet_v2", "mobilenet_v2:width=0.5"], ["macs"],
+                         paper="howard2017_mobilenet_v1:table6")
+    reports = [c.report for c in comparison.columns]
+    top1 = [c.top1 for c in comparison.columns]
+    assert top1 == [72.0, None, 70.6, 68.4, 63.7, 50.6]
+    drawn = plots.pareto(reports, tmp_path / "a.svg", accuracy=top1)
+    plots.pareto(reports, tmp_path / "b.svg", accuracy=top1)
+    assert_image(tmp_path / "a.svg")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+    assert list(drawn.series["points"].values()) == [
+        (r.totals.macs, a) for r, a in zip(reports, top1, strict=True) if a is not None]
+    assert drawn.series["left_out"] == ["MobileNetV2 x0.5 @224"]
+    front = [comparison.columns[i].report for i in comparison.front]
+    assert drawn.series["front"] == [f"{r.network} x{r.width:g} @{r.input[1]}" for r in front]
+    # MobileNetV2 (300.8M MACs, 72.0) beats 1.0 and 0.75 MobileNet (568.7M / 70.6 and
+    # 325.4M / 68.4); 0.5 and 0.25 have fewer MACs than it, so they stay on the front
+    assert drawn.series["front"] == ["MobileNetV2 x1 @224", "MobileNetV1 x0.5 @224",
+                                     "MobileNetV1 x0.25 @224"]
+
+
+def test_pareto_top1_command_and_its_errors(tmp_path: Path) -> None:
+    ok = CliRunner().invoke(main, ["plot", "pareto", "--y", "top1", "--paper",
+                                   "howard2017_mobilenet_v1:table7", "mobilenet_v1:width=0.5",
+                                   "-o", str(tmp_path / "p.png")])
+    assert ok.exit_code == 0, ok.output
+    assert_image(tmp_path / "p.png")
+    for args, message in ((["resnet"], "no published top-1 for any of these configurations"),
+                          (["--paper", "howard2017_mobilenet_v1:table2"],
+                           "the table gives no published accuracy"),
+                          (["--paper", "sandler2018_mobilenet_v2:tabel4"],
+                           "did you mean 'sandler2018_mobilenet_v2:table4'")):
+        bad = CliRunner().invoke(main, ["plot", "pareto", "--y", "top1", *args, "-o",
+                                        str(tmp_path / "q.png")])
+        assert bad.exit_code == 1 and message in bad.stderr, bad.output
+    assert not (tmp_path / "q.png").exists()
