@@ -24,12 +24,15 @@ def run(*args: str) -> str:
 
 def test_json_contract() -> None:
     data = json.loads(run("report", "mobilenet_v2.yaml", "--format", "json"))
-    assert {"network", "input", "batch", "width", "resolution", "conventions", "totals",
-            "layers"} <= set(data)
-    assert (data["network"], data["input"], data["batch"], data["width"],
-            data["resolution"]) == ("MobileNetV2", [3, 224, 224], 1, 1.0, 224)
-    assert {"macs", "params", "dtype"} <= set(data["conventions"])
-    assert data["conventions"]["params"] == "framework" and data["conventions"]["dtype"] == "fp32"
+    assert {"json_version", "network", "input", "batch", "width", "resolution", "conventions",
+            "notes", "totals", "layers"} <= set(data)
+    assert (data["json_version"], data["network"], data["input"], data["batch"], data["width"],
+            data["resolution"]) == (2, "MobileNetV2", [3, 224, 224], 1, 1.0, [224, 224])
+    conventions = data["conventions"]  # data: names and settings, the prose is in notes
+    assert (conventions["macs"], conventions["params"], conventions["weight_dtype"],
+            conventions["act_dtype"], conventions["act_bits"]) == ("mult-add", "framework",
+                                                                   "fp32", "fp32", 32)
+    assert data["notes"]["macs"].startswith("1 MAC = one multiply-accumulate")
     totals = data["totals"]
     assert {k: totals[k] for k in ("macs", "params")} == {"macs": 300_774_272,
                                                           "params": 3_504_872}
@@ -47,7 +50,7 @@ def test_report_options_change_the_numbers() -> None:
     small = json.loads(run("report", "mobilenet_v1", "--format", "json", "--width", "0.5",
                            "--resolution", "160", "--batch", "2", "--dtype", "int8",
                            "--params", "paper"))
-    assert (small["width"], small["resolution"], small["batch"]) == (0.5, 160, 2)
+    assert (small["width"], small["resolution"], small["batch"]) == (0.5, [160, 160], 2)
     assert small["totals"]["macs"] == 2 * 76_524_800  # Table 9's 0.50 MobileNet-160: 76
     assert small["per_image"]["macs"] == 76_524_800
     assert small["totals"]["weight_bytes"] == small["totals"]["params"]  # int8: 1 byte
@@ -70,7 +73,7 @@ def test_csv_and_markdown() -> None:
     assert with_total[:-1] == rows and with_total[-1]["name"] == "TOTAL"
     assert int(with_total[-1]["params"]) == 1_248_424
     md = run("report", "squeezenet_v1_0", "--format", "markdown")
-    assert md.startswith("# SqueezeNet v1.0") and "| fire2.squeeze | conv 1x1 |" in md
+    assert md.startswith("# SqueezeNet v1.0") and "| fire2.squeeze | conv | 16x55x55 |" in md
 
 
 def test_table_report_header_states_conventions(golden) -> None:

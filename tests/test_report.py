@@ -59,7 +59,8 @@ def test_json_totals_follow_the_declared_paths() -> None:
     assert data["totals"]["params_by_role"] == {"weights": 3_469_760, "biases": 1_000,
                                                 "bn": 34_112, "bn_buffers": 34_112}
     assert data["totals"]["macs"] == 300_774_272 and data["per_image"]["macs"] == 300_774_272
-    assert list(data["layers"][0])[:4] == ["name", "kind", "bucket", "output"]
+    assert list(data["layers"][0])[:8] == ["name", "kind", "bucket", "inputs", "output",
+                                           "kernel", "stride", "groups"]
 
 
 def test_a_graph_takes_width_and_resolution_but_not_structure_settings() -> None:
