@@ -821,7 +821,10 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="A numeric spec argument's values (repeatable), e.g. --set t=4:8:1; each "
                    "combination is its own expansion.")
 @click.option("--variant", help="A named setting declared in the spec.")
-@click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
+@click.option("--dtype", default="fp32", show_default=True,
+              help="Element type of weights and activations (as report's).")
+@click.option("--weight-dtype", default=None, help="The weights' element type (as report's).")
+@click.option("--act-dtype", default=None, help="The activations' element type (as report's).")
 @click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
               default="framework", show_default=True, help="What the params total counts.")
 @click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
@@ -849,7 +852,8 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.pass_context
 def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions: str | None,
                   batches: str, sets: tuple[str, ...], variant: str | None, dtype: str,
-                  params: str, metric: str, where: str | None, pareto: str | None,
+                  weight_dtype: str | None, act_dtype: str | None, params: str, metric: str,
+                  where: str | None, pareto: str | None,
                   sample: int | None, seed: int, chunk: int, max_configs: int, yes: bool,
                   on_invalid: str, workers: int, progress: bool | None, fmt: Format,
                   output: Path | None) -> None:
@@ -872,7 +876,8 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
     keys, front = _names(metric), _names(pareto)
     job = sw.plan(model, grid, dtype=dtype, params=params, variant=variant,
                   keys=sw.needed_keys(keys, grid, where, front), chunk=chunk, sample=sample,
-                  seed=seed, max_configs=10**18 if yes else max_configs)
+                  seed=seed, max_configs=10**18 if yes else max_configs,
+                  weight_dtype=weight_dtype, act_dtype=act_dtype)
     show = sys.stderr.isatty() and len(job) >= SWEEP_PROGRESS_CONFIGS if progress is None \
         else progress
     if show:

@@ -348,8 +348,8 @@ def _chosen_columns(report: Report, names: Sequence[str], blocks: bool,
     for name in names:
         if name not in known:
             raise CostcalcError(f"--fields: unknown column '{name}'",
-                                did_you_mean(name, known) + "; the columns are "
-                                + ", ".join(known))
+                                (did_you_mean(name, known, "") + " ").lstrip()
+                                + "the columns: " + ", ".join(known))
         if name in fields and (fields[name].blocks if blocks else fields[name].layers):
             out.append(fields[name])
         elif name in metrics and (not blocks or metrics[name].key in summed):
@@ -490,7 +490,8 @@ def _print_table(console: Console, title: str, columns: Sequence[str],
     on one line the box is drawn here, the same characters rich draws, in linear time (rich
     takes milliseconds per row)."""
     widths = _widths(columns, rows)
-    if _table_width(widths) <= console.width and not any("\n" in c for r in rows for c in r):
+    fits = _table_width(widths) <= console.width or not wrap_first  # else: the names wrap
+    if fits and not any("\n" in c for r in rows for c in r):
         _draw(console, title, columns, rows, right_from, widths)
     else:
         _print_rich(console, title, columns, rows, right_from, wrap_first, widths)
@@ -572,7 +573,8 @@ def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VI
         cols, cells = fit_columns(names, section_cells(report, section, view.units), width,
                                   _optional(section))
         left = sum(c in cols for c in names[1:_left(section)])  # text columns kept
-        _print_table(console, section.title, cols, cells, 1 + left, True)
+        # the columns --fields chose are all kept: the table is wider than asked, names whole
+        _print_table(console, section.title, cols, cells, 1 + left, not section.chosen)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
