@@ -607,7 +607,9 @@ def _raw_rows(report: Report, section: RowSection, keys: Sequence[str]) -> list[
         if isinstance(r, GroupRow):
             row["layers"] = r.layers
         else:
-            row.update(kind=r.kind, bucket=r.bucket)
+            row.update(kind=r.kind, bucket=r.bucket, inputs=[list(x) for x in r.inputs],
+                       kernel=None if r.kernel is None else list(r.kernel),
+                       stride=None if r.stride is None else list(r.stride), groups=r.groups)
         row.update(zip(("c", "h", "w"), r.output, strict=True))
         row.update({k: r.values[k] for k in keys if k in r.values})
         row.update({f"{m.key}_pct": _share(r.values[m.key], totals[m.key])

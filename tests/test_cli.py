@@ -330,6 +330,9 @@ def test_units_human_and_the_same_columns_in_markdown_and_csv() -> None:
     assert list(out[0]) == ["name", "c", "h", "w", "groups"] and out[0]["groups"] == ""
     data = json.loads(run(*args, "--format", "json"))  # JSON keeps everything
     assert {"inputs", "kernel", "stride", "groups", "flops"} <= set(data["layers"][1])
+    top = data["rows"]["rows"][0]
+    assert (top["name"], top["inputs"], top["kernel"], top["groups"]) == (
+        "conv2", [[320, 7, 7]], [1, 1], 1) and "flops" in top
 
 
 def test_fields_with_depth_keep_what_a_block_has() -> None:
