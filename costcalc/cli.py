@@ -19,16 +19,18 @@ import click
 
 from . import limits
 from .bundled import bundled_specs, resolve
-from .deployment import STORAGE, ModelSize, Transfer, parse_densities
+from .deployment import STORAGE, Transfer
 from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import COUNT_PROFILES, PARAM_CONVENTIONS
 from .render import (
     EXTENSIONS,
+    UNITS,
     Format,
     FormulaFormat,
     View,
     formula_list,
+    parse_fields,
     render,
     render_formula,
     spec_list,
@@ -231,6 +233,22 @@ def format_option(formats: type[Enum], default: Enum, help: str | None = None) -
 MIN_COLUMNS = 40
 
 
+class Width(click.IntRange):
+    """`--columns N`: the table width, an integer; a list of names is --fields' job."""
+
+    name = "integer"
+
+    def __init__(self) -> None:
+        super().__init__(min=MIN_COLUMNS)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, str) and value.strip() and not value.strip().isdigit() \
+                and any(c.isalpha() for c in value):
+            self.fail(f"{value!r} is not a width: --columns N sets the table width; choose "
+                      f"the columns with --fields {value}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def terminal_columns() -> int | None:
     """The table width when --columns is not given: COLUMNS when set, the terminal's width
     when standard output is one, else None (the renderers' fixed width: stable in pipes)."""
@@ -249,7 +267,7 @@ def _set_columns(ctx: click.Context, param: click.Parameter, value: int | None) 
 
 def columns_option(func: Callable) -> Callable:
     """`--columns` after a subcommand, as well as before it (`costcalc --columns 80 report`)."""
-    return click.option("--columns", type=click.IntRange(min=MIN_COLUMNS), default=None,
+    return click.option("--columns", type=Width(), default=None,
                         expose_value=False, callback=_set_columns,
                         help="Fix the table width (default: the terminal's, or COLUMNS; 110 "
                              "in a pipe or file).")(func)
@@ -271,13 +289,25 @@ def view_options(func: Callable) -> Callable:
                           "dotted names, metrics summed."),
         click.option("--csv-total", is_flag=True,
                      help="CSV: end with a TOTAL row (by default data rows only)."),
+        click.option("--fields", default=None, metavar="LIST",
+                     callback=lambda ctx, param, value: None if value is None
+                     else parse_fields(value),
+                     help="The rows' columns, comma-separated, in table, Markdown and CSV: "
+                          "kind, bucket, in, out, layers, kernel, stride, groups, a metric "
+                          "(macs, flops, params, act, act_bytes, intensity, ...), pct. JSON "
+                          "always has every field."),
+        click.option("--units", type=click.Choice(UNITS), default="exact", show_default=True,
+                     help="human: the rows' counts as 300.8M, bytes as 4.6MiB (table and "
+                          "Markdown; CSV and JSON stay exact)."),
     ]
     for option in reversed(options):
         func = option(func)
 
     def wrapper(*args: Any, summary: bool, top: int | None, sort: str, depth: int | None,
-                csv_total: bool, **kwargs: Any) -> Any:
-        return func(*args, view=View(summary, top, sort, depth, csv_total), **kwargs)
+                csv_total: bool, fields: tuple[str, ...] | None, units: str,
+                **kwargs: Any) -> Any:
+        return func(*args, view=View(summary, top, sort, depth, csv_total, fields, units),
+                    **kwargs)
 
     functools.update_wrapper(wrapper, func)
     return wrapper
@@ -315,7 +345,7 @@ def parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 
 @click.group(cls=Group, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--columns", type=click.IntRange(min=MIN_COLUMNS), default=None,
+@click.option("--columns", type=Width(), default=None,
               help="Fix the table width (default: the terminal's, or COLUMNS; 110 in a pipe "
                    "or file). Also accepted after report, energy, latency, list and show.")
 @click.option("--limit", "limit_values", multiple=True, callback=parse_limits,
@@ -377,7 +407,14 @@ def report_options(func):
     options = [
         click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True),
         click.option("--dtype", default="fp32", show_default=True,
-                     help="Element type for bytes: fp32, fp16, bf16, int8, int4, or e.g. 6bit."),
+                     help="Element type of weights and activations: fp32, fp16, bf16, fp8 (or "
+                          "e4m3, e5m2), int8, int4, or a bit width such as 6bit."),
+        click.option("--weight-dtype", default=None,
+                     help="The weights' element type (weight bytes, weights moved, model "
+                          "size), overriding --dtype for them."),
+        click.option("--act-dtype", default=None,
+                     help="The activations' element type (activation bytes, traffic, "
+                          "transfer), overriding --dtype for them."),
         click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
                      default="framework", show_default=True,
                      help="What the params total counts."),
@@ -425,11 +462,12 @@ def deploy_options(func):
     def wrapper(*args: Any, weight_bits: int | None, densities: tuple[str, ...],
                 storage: str | None, index_bits: int | None, pdu: int | None,
                 cut: str | None, **kwargs: Any) -> Any:
-        size = None
+        size: dict[str, Any] | None = None
         if weight_bits is not None or densities or storage is not None or index_bits is not None:
-            size = ModelSize(32 if weight_bits is None else weight_bits,
-                             parse_densities(densities), storage or "dense",
-                             4 if index_bits is None else index_bits)
+            # without --weight-bits the weights are stored at the weights' dtype (analyze)
+            size = {"density": list(densities), "storage": storage or "dense",
+                    "index_bits": 4 if index_bits is None else index_bits,
+                    **({} if weight_bits is None else {"weight_bits": weight_bits})}
         if cut is not None and pdu is None:
             raise CostcalcError("--cut needs --pdu (the packet payload in bytes)",
                                 "add e.g. --pdu 116")
@@ -452,15 +490,17 @@ def deploy_options(func):
 @columns_option
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
-           variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
+           variant: str | None, sets: dict[str, Any], batch: int, dtype: str,
+           weight_dtype: str | None, act_dtype: str | None, params: str,
            fmt: Format, output: Path | None, force: bool, view: View,
-           size: ModelSize | None, transfer: Transfer | None, count: str,
+           size: dict[str, Any] | None, transfer: Transfer | None, count: str,
            optimizer: str | None) -> None:
     """Totals, the breakdown by layer type, then per-layer costs of one network (or a
     summary: --summary, --top K, --depth N)."""
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, size=size, transfer=transfer,
-                     count=count, training=optimizer)
+                     count=count, training=optimizer, weight_dtype=weight_dtype,
+                     act_dtype=act_dtype)
     write_output(render(result, fmt, ctx.obj["columns"], view), output, force)
 
 
@@ -486,14 +526,16 @@ def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 @columns_option
 @click.pass_context
 def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
-           variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
+           variant: str | None, sets: dict[str, Any], batch: int, dtype: str,
+           weight_dtype: str | None, act_dtype: str | None, params: str,
            fmt: Format, output: Path | None, force: bool, profile: str, sram: str | None,
            weight_reuse: int | None, reuse: str, rf_per_mac: str | None, fuse: bool,
            view: View) -> None:
     """Energy and memory traffic per layer from a hardware profile (docs/energy.md)."""
     hardware = make_hardware(profile, sram, weight_reuse, reuse, rf_per_mac, fuse)
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
-                     params=params, args=sets, variant=variant, hardware=hardware)
+                     params=params, args=sets, variant=variant, hardware=hardware,
+                     weight_dtype=weight_dtype, act_dtype=act_dtype)
     write_output(render(result, fmt, ctx.obj["columns"], view), output, force)
 
 
@@ -652,7 +694,8 @@ def import_onnx(model: Path, output: Path | None) -> None:
 @columns_option
 @click.pass_context
 def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
-            variant: str | None, sets: dict[str, Any], batch: int, dtype: str, params: str,
+            variant: str | None, sets: dict[str, Any], batch: int, dtype: str,
+            weight_dtype: str | None, act_dtype: str | None, params: str,
             fmt: Format, output: Path | None, force: bool, profile: str | None,
             peak: float | None,
             bandwidth: float | None, efficiency: float, times: Path | None, features: str,
@@ -676,7 +719,8 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
     roofline = None if peak is None or bandwidth is None else \
         Roofline(peak, bandwidth, efficiency, device.name if device else "")
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
-                     params=params, args=sets, variant=variant, latency=roofline)
+                     params=params, args=sets, variant=variant, latency=roofline,
+                     weight_dtype=weight_dtype, act_dtype=act_dtype)
     text = render(result, fmt, ctx.obj["columns"], view) if roofline is not None else ""
     if times is not None:
         if fmt not in (Format.table, Format.markdown):
@@ -692,7 +736,7 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
                 continue
             kind, rows = read_times(path)
             points.append(timed_points(kind, rows, str(path), graph, shapes, batch,
-                                       result.bits))
+                                       (result.settings.weight_bits, result.settings.act_bits)))
         chosen = [f.strip() for f in features.split(",") if f.strip()]
         text += render_fit(fit(points[0], chosen, holdout, points[1], str(times), clock_ratio),
                            clock_hz)
@@ -823,7 +867,10 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="A numeric spec argument's values (repeatable), e.g. --set t=4:8:1; each "
                    "combination is its own expansion.")
 @click.option("--variant", help="A named setting declared in the spec.")
-@click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
+@click.option("--dtype", default="fp32", show_default=True,
+              help="Element type of weights and activations (as report's).")
+@click.option("--weight-dtype", default=None, help="The weights' element type (as report's).")
+@click.option("--act-dtype", default=None, help="The activations' element type (as report's).")
 @click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
               default="framework", show_default=True, help="What the params total counts.")
 @click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
@@ -851,7 +898,8 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.pass_context
 def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions: str | None,
                   batches: str, sets: tuple[str, ...], variant: str | None, dtype: str,
-                  params: str, metric: str, where: str | None, pareto: str | None,
+                  weight_dtype: str | None, act_dtype: str | None, params: str, metric: str,
+                  where: str | None, pareto: str | None,
                   sample: int | None, seed: int, chunk: int, max_configs: int, yes: bool,
                   on_invalid: str, workers: int, progress: bool | None, fmt: Format,
                   output: Path | None) -> None:
@@ -874,7 +922,8 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
     keys, front = _names(metric), _names(pareto)
     job = sw.plan(model, grid, dtype=dtype, params=params, variant=variant,
                   keys=sw.needed_keys(keys, grid, where, front), chunk=chunk, sample=sample,
-                  seed=seed, max_configs=10**18 if yes else max_configs)
+                  seed=seed, max_configs=10**18 if yes else max_configs,
+                  weight_dtype=weight_dtype, act_dtype=act_dtype)
     show = sys.stderr.isatty() and len(job) >= SWEEP_PROGRESS_CONFIGS if progress is None \
         else progress
     if show:

@@ -170,7 +170,7 @@ def _transfer(ctx: Context) -> Transfer:
 
 def transfer_bytes(ctx: Context) -> dict[str, int]:
     """Each layer's output tensor over the batch at the activation dtype."""
-    return {layer.name: nbytes(ctx.batch * ctx.shapes[layer.name].numel, ctx.bits)
+    return {layer.name: nbytes(ctx.batch * ctx.shapes[layer.name].numel, ctx.act_bits)
             for layer in ctx.graph.layers}
 
 

@@ -16,8 +16,10 @@ weights, its inputs and its output, over the whole batch, under the report's `Ha
   register-file accesses to DRAM (the no-reuse upper bound); `ideal` keeps every intermediate
   tensor on chip and fetches weights once (each tensor crosses DRAM once: the lower bound).
 
-Energy = MACs x one MAC + other arithmetic x one add, at the dtype's number format and width,
-plus each traffic term x its level's energy per byte: linear in every profile entry.
+Weights move at the weight dtype, activations (and register-file input and output accesses) at
+the activation dtype. Energy = MACs x one MAC + other arithmetic x one add, at the number
+format and width of the wider of the two dtypes (int8 weights with fp16 activations compute in
+fp16), plus each traffic term x its level's energy per byte: linear in every profile entry.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .hardware import LEVELS, OPERANDS, Hardware, element_kind
-from .metrics import Context, macs, nbytes, params
+from .hardware import LEVELS, OPERANDS, Hardware
+from .metrics import Context, dtype_bits, dtype_kind, macs, nbytes, params
 from .ops import Dim, Input
 
 Part = tuple[str, str]  # (level, operand)
@@ -62,7 +64,8 @@ def traffic(ctx: Context) -> Mapping[str, Mapping[Part, Dim]]:
 
 
 def _traffic(ctx: Context) -> dict[str, dict[Part, Dim]]:
-    hw, graph, shapes, batch, bits = _hardware(ctx), ctx.graph, ctx.shapes, ctx.batch, ctx.bits
+    hw, graph, shapes, batch = _hardware(ctx), ctx.graph, ctx.shapes, ctx.batch
+    wbits, abits = ctx.weight_bits, ctx.act_bits  # weights vs activations (and their partials)
     weights = params(graph, ctx.counts, "deploy")
     mac_counts = macs(graph, shapes)
     consumers: dict[str, list[str]] = {layer.name: [] for layer in graph.layers}
@@ -73,7 +76,7 @@ def _traffic(ctx: Context) -> dict[str, dict[Part, Dim]]:
     by_name = graph.by_name()
 
     def tensor_bytes(name: str) -> Dim:
-        return nbytes(batch * shapes[name].numel, bits)
+        return nbytes(batch * shapes[name].numel, abits)
 
     fits = {layer.name: sum(tensor_bytes(src) for src in layer.inputs)
             + tensor_bytes(layer.name) <= hw.sram_bytes for layer in graph.layers}
@@ -104,7 +107,7 @@ def _traffic(ctx: Context) -> dict[str, dict[Part, Dim]]:
         if isinstance(layer.op, Input):
             out[name] = {part: 0 for part in PARTS}
             continue
-        w, mac = nbytes(weights[name], bits), batch * mac_counts[name]
+        w, mac = nbytes(weights[name], wbits), batch * mac_counts[name]
         inputs = [(0 if fused[src] else tensor_bytes(src), on_chip[src])
                   for src in by_name[name].inputs]
         output = 0 if fused[name] else tensor_bytes(name)
@@ -115,9 +118,9 @@ def _traffic(ctx: Context) -> dict[str, dict[Part, Dim]]:
             ("sram", "weights"): w * batch,
             ("sram", "inputs"): sum(b for b, _ in inputs),
             ("sram", "outputs"): output,
-            ("rf", "weights"): nbytes(mac * rf_weight, bits),
-            ("rf", "inputs"): nbytes(mac * rf_input, bits),
-            ("rf", "outputs"): nbytes(mac * rf_output, bits),
+            ("rf", "weights"): nbytes(mac * rf_weight, wbits),
+            ("rf", "inputs"): nbytes(mac * rf_input, abits),
+            ("rf", "outputs"): nbytes(mac * rf_output, abits),
         }
         if hw.reuse == "none":  # every register-file access goes to DRAM instead
             for operand in OPERANDS:
@@ -156,8 +159,8 @@ def energy_parts(ctx: Context) -> Mapping[str, Mapping[str, Dim]]:
 
 def _energy(ctx: Context) -> dict[str, dict[str, Dim]]:
     hw = _hardware(ctx)
-    dtype, bits = ctx.settings.dtype, ctx.bits
-    kind = element_kind(dtype)
+    dtype = ctx.settings.compute_dtype  # the wider of the weights' and activations' types
+    bits, kind = dtype_bits(dtype), dtype_kind(dtype)
     per_mac = hw.profile.mac(kind, bits, dtype)
     per_add = hw.profile.operation(kind, "add", bits, dtype)
     per_byte = {level: hw.profile.access(level, hw.sram_bytes).per_byte for level in LEVELS}

@@ -140,11 +140,6 @@ class Profile:
         return min(fitting, key=lambda a: a.capacity or 0)
 
 
-def element_kind(dtype: str) -> str:
-    """The arithmetic a dtype uses: float for fp32/fp16/bf16, int for int8, int4 and `<n>bit`."""
-    return "float" if dtype in ("fp32", "fp16", "bf16") else "int"
-
-
 @dataclass(frozen=True, slots=True)
 class Hardware:
     """A profile and the traffic model's assumptions (docs/energy.md):

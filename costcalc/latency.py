@@ -79,11 +79,14 @@ def compute_bound(ctx: Context) -> dict[str, int]:
 # Calibration
 
 
-def layer_features(graph, shapes, batch: int = 1, bits: int = 32) -> dict[str, dict[str, int]]:
-    """The amount of each kind of work every layer does (FEATURES), over the batch."""
+def layer_features(graph, shapes, batch: int = 1,
+                   bits: int | tuple[int, int] = 32) -> dict[str, dict[str, int]]:
+    """The amount of each kind of work every layer does (FEATURES), over the batch; `bits` is
+    the element width, or (weights', activations')."""
     from .metrics import Settings
 
-    ctx = Context(graph, shapes, Settings(batch, f"{bits}bit"),
+    wb, ab = (bits, bits) if isinstance(bits, int) else bits
+    ctx = Context(graph, shapes, Settings(batch, f"{ab}bit", weight_dtype=f"{wb}bit"),
                   {layer.name: layer.op.params(tuple(shapes[s] for s in layer.inputs),
                                                shapes[layer.name]) for layer in graph.layers})
     moved = _moved_bytes(ctx)
@@ -249,7 +252,7 @@ def render_fit(result: Fit, clock_hz: float | None = None) -> str:
 
 
 def timed_points(kind: str, rows: Sequence[tuple[str, float, int]], file: str, graph=None,
-                 shapes=None, batch: int = 1, bits: int = 32) -> list[TimedPoint]:
+                 shapes=None, batch: int = 1, bits: int | tuple[int, int] = 32) -> list[TimedPoint]:
     """The work behind each timed row: a layer of `graph` (kind `layer`), or a bundled network
     `spec` or `spec@variant` at the batch (kind `network`: its layers' work summed)."""
     if kind == "layer":

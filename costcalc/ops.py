@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
@@ -49,6 +49,14 @@ class ParamCounts:
 
 
 NO_PARAMS = ParamCounts()
+
+
+class Geometry(NamedTuple):
+    """A layer's window as a report shows it (OpBase.geometry)."""
+
+    kernel: tuple[Dim, Dim] | None
+    stride: tuple[Dim, Dim] | None
+    groups: Dim | None
 
 # ---------------------------------------------------------------------------------------------
 # Helpers that work on ints and numpy arrays alike
@@ -181,6 +189,14 @@ class OpBase:
     def bucket(self, xs: tuple[Shape, ...]) -> str:
         return self.bucket_name
 
+    def geometry(self, xs: tuple[Shape, ...]) -> Geometry:
+        """The kernel and stride (h, w) and the groups a report shows: the fields of those
+        names, None where the kind has none (mdconv's several kernels are `kernels`)."""
+        kernel, stride = getattr(self, "kernel", None), getattr(self, "stride", None)
+        return Geometry(None if kernel is None else as_pair(kernel),
+                        None if stride is None else as_pair(stride),
+                        getattr(self, "groups", None))
+
     def check_sources(self, sources: tuple[OpBase, ...]) -> str | None:
         """A problem with the kinds of the layers this one reads (unpool needs a max pool)."""
         return None
@@ -256,6 +272,10 @@ class Conv(OpBase):
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         return y.numel if self.bias else 0  # one add per output for the bias
+
+    def geometry(self, xs: tuple[Shape, ...]) -> Geometry:
+        kernel, stride, _ = OpBase.geometry(self, xs)
+        return Geometry(kernel, stride, self._groups(xs[0]))  # depthwise: the input channels
 
     def bucket(self, xs: tuple[Shape, ...]) -> str:
         if self.groups == "depthwise" or (any_true(self.groups > 1)
@@ -342,6 +362,9 @@ class Pool(OpBase):
 
     def _kernel(self, x: Shape) -> tuple[Dim, Dim]:
         return (x.h, x.w) if self.global_ else as_pair(self.kernel)
+
+    def geometry(self, xs: tuple[Shape, ...]) -> Geometry:
+        return Geometry(self._kernel(xs[0]), as_pair(self.stride), None)  # global: the input
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         x = xs[0]

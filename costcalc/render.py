@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .errors import CostcalcError
+from .errors import CostcalcError, did_you_mean
 from .report import BUCKETS, METRICS, SORT_KEYS, GroupRow, LayerRow, Metric, Report
 
 if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
@@ -72,7 +72,7 @@ def header_lines(report: Report) -> list[str]:
     """The network, what was computed (spec, variant, --set overrides, every argument as
     resolved, input, batch, width, dtype, hardware), then what each number counts."""
     c, h, w = report.input
-    conv = report.conventions()
+    conv = report.notes()
     hardware = [f"{key.replace('_', ' ')}: {conv[key]}"
                 for key in ("hardware", "storage", "split", "roofline", "training")
                 if key in conv]
@@ -84,14 +84,17 @@ def header_lines(report: Report) -> list[str]:
                                           for k, v in report.overrides.items()))
     if report.args:
         computed.append("args " + " ".join(f"{k}={_setting(v)}" for k, v in report.args.items()))
+    s = report.settings
+    dtype = f"dtype {s.weights} ({s.weight_bits}-bit)" if s.weights == s.acts else \
+        f"weights {s.weights} ({s.weight_bits}-bit), activations {s.acts} ({s.act_bits}-bit)"
     return [
         f"{report.network}  ({report.source})" if report.source else report.network,
         " | ".join(computed),
-        f"input {c}x{h}x{w} | batch {report.batch} | width {report.width:g} | dtype "
-        f"{report.dtype} ({report.bits}-bit) | params: {report.params_convention}",
+        f"input {c}x{h}x{w} | batch {report.batch} | width {report.width:g} | {dtype} | "
+        f"params: {report.params_convention}",
         *hardware,  # what was computed, then what the numbers count
         f"MACs: {conv['macs']}",
-        f"params ({report.params_convention}): {conv['params_rule']}",
+        f"params ({report.params_convention}): {conv['params']}",
         *(f"{m.label}: {m.convention}" for m in report.metrics if m.convention),
     ]
 
@@ -160,23 +163,105 @@ def _shown(report: Report, where: str) -> list[Metric]:
             and (where != "columns" or m.family == report.view)]
 
 
-def layer_columns(report: Report) -> tuple[str, ...]:
-    return ("layer", "kind", "output", *(m.column for m in _shown(report, "columns")))
+def compact(value: Any, fmt: str) -> str:
+    """`--units human`: a count with one decimal and an SI suffix (300774272 -> '300.8M'),
+    bytes with a binary one ('4.6MiB'); other formats unchanged."""
+    if fmt == "count" and isinstance(value, int | float) and abs(value) >= 1000:
+        for factor, suffix in ((10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"),
+                               (10**3, "k")):
+            if abs(value) >= factor:
+                return f"{Decimal(value) / factor:.1f}{suffix}"
+    if fmt == "bytes" and value >= 1024:
+        return binary(value).replace(".00 ", ".0 ").replace(" ", "")
+    return _exact(value, fmt)
 
 
-def _column_cell(value: Any, m: Metric, report: Report) -> str:
-    """A per-layer cell: exact counts; energy in its unit with a prefix, shares to 0.1 %."""
+def _column_cell(value: Any, m: Metric, report: Report, units: str = "exact") -> str:
+    """A per-layer cell: exact counts (or compact, `--units human`); energy in its unit with a
+    prefix, shares to 0.1 %."""
     if m.fmt == "energy" and report.settings.hardware is not None:
         return energy_unit(value, report.settings.hardware.profile.unit)
     if m.fmt == "percent" and m.family == "energy":
         return f"{value:.1f} %"
-    return _exact(value, m.fmt)
+    return compact(value, m.fmt) if units == "human" else _exact(value, m.fmt)
+
+
+def _shape(dims: Sequence[int]) -> str:
+    return "x".join(map(str, dims))
+
+
+def _inputs_text(inputs: Sequence[Sequence[int]]) -> str:
+    """One input's shape; two joined by '+'; more: the first and how many others."""
+    if len(inputs) <= 2:
+        return " + ".join(_shape(x) for x in inputs)
+    return f"{_shape(inputs[0])} +{len(inputs) - 1}"
+
+
+def _pair(pair: tuple[int, int] | None) -> str:
+    return "" if pair is None else _shape(pair)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A descriptive column of the rows section (`--fields`): its name, its heading, its text
+    in the table and Markdown, its CSV columns and values, and whether block rows have it."""
+
+    name: str
+    heading: str
+    text: Callable[[Any], str]
+    csv: tuple[str, ...]
+    raw: Callable[[Any], tuple[Any, ...]]
+    blocks: bool = False  # a block row (--depth) has it too
+    layers: bool = True  # a layer row has it
+
+
+# The descriptive columns, in the order the table shows them. Metrics follow (each per-layer
+# metric by its Metric.name), then `pct`: the shares of the total.
+FIELDS: tuple[Field, ...] = (
+    Field("kind", "kind", lambda r: r.kind, ("kind",), lambda r: (r.kind,)),
+    Field("bucket", "layer type", lambda r: r.bucket, ("bucket",), lambda r: (r.bucket,)),
+    Field("in", "input", lambda r: _inputs_text(r.inputs), ("in",),
+          lambda r: (" + ".join(_shape(x) for x in r.inputs),)),
+    Field("out", "output", lambda r: _shape(r.output), ("c", "h", "w"),
+          lambda r: tuple(r.output), blocks=True),
+    Field("layers", "layers", lambda r: str(r.layers), ("layers",), lambda r: (r.layers,),
+          blocks=True, layers=False),
+    Field("kernel", "kernel", lambda r: _pair(r.kernel), ("kernel",),
+          lambda r: (_pair(r.kernel),)),
+    Field("stride", "stride", lambda r: _pair(r.stride), ("stride",),
+          lambda r: (_pair(r.stride),)),
+    Field("groups", "groups", lambda r: "" if r.groups is None else str(r.groups),
+          ("groups",), lambda r: (r.groups,)),
+)
+PCT = "pct"
+
+
+def available_fields(report: Report) -> list[str]:
+    """Every name --fields takes for this report: the descriptive columns, its per-layer
+    metrics, pct."""
+    return [*(f.name for f in FIELDS),
+            *(m.name for m in report.metrics if m.layer is not None), PCT]
+
+
+def parse_fields(text: str) -> tuple[str, ...]:
+    """`in,out,macs` -> ('in', 'out', 'macs'); checked against a report in `row_section`."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise CostcalcError(f"--fields '{text}': no column named",
+                            "name columns separated by commas, e.g. --fields in,out,macs,pct")
+    return names
+
+
+def layer_columns(report: Report) -> tuple[str, ...]:
+    section = row_section(report, DEFAULT_VIEW)
+    assert section is not None
+    return section_columns(section)
 
 
 def layer_cells(report: Report) -> list[tuple[str, ...]]:
-    shown = _shown(report, "columns")
-    return [(r.name, r.kind if r.bucket == "other" else r.bucket, "x".join(map(str, r.output)),
-             *(_column_cell(r.values[m.key], m, report) for m in shown)) for r in report.layers]
+    section = row_section(report, DEFAULT_VIEW)
+    assert section is not None
+    return section_cells(report, section)
 
 
 def breakdown_cells(report: Report) -> list[tuple[str, ...]]:
@@ -192,17 +277,24 @@ BREAKDOWN_COLUMNS = ("layer type", "MACs", "MACs share", "params", "params share
 # What a report shows: the rows section (per layer, per block, ranked, cut) or none
 
 
+UNITS = ("exact", "human")
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     """Which rows a report shows after its header, totals and breakdown (in every format):
     every layer (the default), none (`summary`), one row per block of the first `depth` name
-    parts, and the `top` costliest of those rows by `sort` (a SORT_KEYS name)."""
+    parts, and the `top` costliest of those rows by `sort` (a SORT_KEYS name); `fields`
+    chooses the rows' columns (FIELDS, metric names, pct; None: each format's default) and
+    `units` how the table and Markdown write counts (exact, or human: 300.8M)."""
 
     summary: bool = False
     top: int | None = None
     sort: str = "macs"
     depth: int | None = None
     csv_total: bool = False  # CSV: a TOTAL row (the network's totals) after the data rows
+    fields: tuple[str, ...] | None = None
+    units: str = "exact"
 
     def __post_init__(self) -> None:
         if self.sort not in SORT_KEYS:
@@ -210,6 +302,8 @@ class View:
                                 "use one of " + ", ".join(SORT_KEYS))
         if self.top is not None and self.top < 1:
             raise CostcalcError(f"--top must be at least 1, got {self.top}")
+        if self.units not in UNITS:
+            raise CostcalcError(f"unknown units '{self.units}'", "use exact or human")
 
     @property
     def key(self) -> str:
@@ -221,14 +315,47 @@ DEFAULT_VIEW = View()
 
 @dataclass(frozen=True, slots=True)
 class RowSection:
-    """The rows a view selects, with the metrics shown for them and the metrics whose share of
-    the total each row states (MACs, and the sort metric)."""
+    """The rows a view selects and their columns, in order: descriptive fields (FIELDS) and
+    metrics (`columns`), then the metrics whose share of the total each row states (MACs, and
+    the sort metric). `chosen`: the columns were named with --fields (none is dropped to fit,
+    and CSV shows the same ones)."""
 
     title: str
     blocks: bool  # GroupRows (per block) rather than LayerRows
     rows: tuple[LayerRow | GroupRow, ...]
-    metrics: tuple[Metric, ...]  # the columns' metrics
+    columns: tuple[Field | Metric, ...]
     shares: tuple[Metric, ...]
+    chosen: bool = False
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        return tuple(c for c in self.columns if isinstance(c, Metric))
+
+
+def _default_columns(report: Report, blocks: bool, shown: list[Metric]) -> list[Field | Metric]:
+    by_name = {f.name: f for f in FIELDS}
+    head = ["out", "layers"] if blocks else ["kind", "out"]
+    return [*(by_name[n] for n in head), *shown]
+
+
+def _chosen_columns(report: Report, names: Sequence[str], blocks: bool,
+                    summed: set[str]) -> tuple[list[Field | Metric], bool]:
+    """The columns --fields names, in its order, and whether it names pct. Block rows (--depth)
+    keep only what a block has: out, layers and the summed metrics."""
+    fields = {f.name: f for f in FIELDS}
+    metrics = {m.name: m for m in report.metrics if m.layer is not None}
+    known = available_fields(report)
+    out: list[Field | Metric] = []
+    for name in names:
+        if name not in known:
+            raise CostcalcError(f"--fields: unknown column '{name}'",
+                                (did_you_mean(name, known, "") + " ").lstrip()
+                                + "the columns: " + ", ".join(known))
+        if name in fields and (fields[name].blocks if blocks else fields[name].layers):
+            out.append(fields[name])
+        elif name in metrics and (not blocks or metrics[name].key in summed):
+            out.append(metrics[name])
+    return list(dict.fromkeys(out)), PCT in names
 
 
 def row_section(report: Report, view: View) -> RowSection | None:
@@ -239,26 +366,34 @@ def row_section(report: Report, view: View) -> RowSection | None:
         raise CostcalcError(f"--sort {view.sort}: this report has no '{view.key}'")
     sort_metric = by_key[view.key]
     rows: tuple[LayerRow | GroupRow, ...] = report.layers
+    blocks = view.depth is not None
+    summed = {m.key for m in report.summed}
     shown = _shown(report, "columns")
     what = "layer"
-    if view.depth is not None:
+    if blocks:
         rows = report.by_depth(view.depth)
-        summed = {m.key for m in report.summed}
         shown = [m for m in shown if m.key in summed]
         what = f"block (depth {view.depth})"
-    if sort_metric not in shown and view.top is not None:
-        shown.append(sort_metric)
-    # the share of total MACs where MACs are a column (the core view: energy has its own
-    # share), and of the metric ranked by
-    shares = tuple(dict.fromkeys([*(m for m in shown if m.key == "macs"),
-                                  *([sort_metric] if view.top is not None else [])]))
+    if view.fields is not None:
+        columns, pct = _chosen_columns(report, view.fields, blocks, summed)
+        metrics = [c for c in columns if isinstance(c, Metric)]
+        # pct: the share of each chosen metric that adds up to its total
+        shares = tuple(m for m in metrics if m.key in summed) if pct else ()
+    else:
+        if sort_metric not in shown and view.top is not None:
+            shown.append(sort_metric)
+        columns = _default_columns(report, blocks, shown)
+        # the share of total MACs where MACs are a column (the core view: energy has its own
+        # share), and of the metric ranked by
+        shares = tuple(dict.fromkeys([*(m for m in shown if m.key == "macs"),
+                                      *([sort_metric] if view.top is not None else [])]))
     title = f"per {what}"
     if view.top is not None:
         rows = tuple(sorted(rows, key=lambda r: -r.values[view.key]))[:view.top]
-        plural = "blocks" if view.depth is not None else "layers"
+        plural = "blocks" if blocks else "layers"
         title = f"top {len(rows)} {plural} by {sort_metric.label.format(params='')}".rstrip(
-            " ()") + (f" (depth {view.depth})" if view.depth is not None else "")
-    return RowSection(title, view.depth is not None, rows, tuple(shown), shares)
+            " ()") + (f" (depth {view.depth})" if blocks else "")
+    return RowSection(title, blocks, rows, tuple(columns), shares, view.fields is not None)
 
 
 def _share(value: Any, total: Any) -> float | None:
@@ -271,23 +406,30 @@ def _share_text(value: Any, total: Any) -> str:
 
 
 def section_columns(section: RowSection) -> tuple[str, ...]:
-    """layer, kind, output, or block, output, layers; the metrics; their shares."""
-    head = ("block", "output", "layers") if section.blocks else ("layer", "kind", "output")
-    return (*head, *(m.column or m.label for m in section.metrics),
-            *(f"{m.column or m.label} %" for m in section.shares))
+    """layer (or block), the columns' headings, the shares'."""
+    return ("block" if section.blocks else "layer",
+            *(c.heading for c in section.columns),
+            *(f"{m.heading} %" for m in section.shares))
 
 
-def section_cells(report: Report, section: RowSection) -> list[tuple[str, ...]]:
+def section_cells(report: Report, section: RowSection,
+                  units: str = "exact") -> list[tuple[str, ...]]:
     totals = report.totals.values
-    out = []
-    for r in section.rows:
-        shape = "x".join(map(str, r.output))
-        head = (shape, str(r.layers)) if isinstance(r, GroupRow) else \
-            (r.kind if r.bucket == "other" else r.bucket, shape)
-        out.append((r.name, *head,
-                    *(_column_cell(r.values[m.key], m, report) for m in section.metrics),
-                    *(_share_text(r.values[m.key], totals[m.key]) for m in section.shares)))
-    return out
+    return [(r.name,
+             *(c.text(r) if isinstance(c, Field) else
+               _column_cell(r.values[c.key], c, report, units) for c in section.columns),
+             *(_share_text(r.values[m.key], totals[m.key]) for m in section.shares))
+            for r in section.rows]
+
+
+def _left(section: RowSection) -> int:
+    """How many columns are left-aligned: the name and the text fields right after it."""
+    n = 1
+    for c in section.columns:
+        if not isinstance(c, Field) or c.name in ("layers", "groups"):
+            break
+        n += 1
+    return n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,7 +491,8 @@ def _print_table(console: Console, title: str, columns: Sequence[str],
     on one line the box is drawn here, the same characters rich draws, in linear time (rich
     takes milliseconds per row)."""
     widths = _widths(columns, rows)
-    if _table_width(widths) <= console.width and not any("\n" in c for r in rows for c in r):
+    fits = _table_width(widths) <= console.width or not wrap_first  # else: the names wrap
+    if fits and not any("\n" in c for r in rows for c in r):
         _draw(console, title, columns, rows, right_from, widths)
     else:
         _print_rich(console, title, columns, rows, right_from, wrap_first, widths)
@@ -398,13 +541,17 @@ DEFAULT_COLUMNS = 110  # the table's width when none is given (stable in pipes a
 
 
 def _optional(section: RowSection) -> list[int]:
-    """The columns dropped first when the table is too wide: the metrics after the second
-    (right to left), then the kind (a block's layer count), then the second metric, then the
-    output shape, then the shares (right to left); the first metric and the ones whose shares
-    are shown stay."""
+    """The columns dropped first when the table is too wide (none when --fields chose them):
+    the metrics after the second (right to left), then the kind (a block's layer count), then
+    the second metric, then the output shape, then the shares (right to left); the first
+    metric and the ones whose shares are shown stay."""
+    if section.chosen:
+        return []
     shared = {s.key for s in section.shares}
-    metrics = [3 + i for i, m in enumerate(section.metrics) if i > 0 and m.key not in shared]
-    first_share = 3 + len(section.metrics)
+    first_metric = 1 + len(section.columns) - len(section.metrics)
+    metrics = [first_metric + i for i, m in enumerate(section.metrics)
+               if i > 0 and m.key not in shared]
+    first_share = 1 + len(section.columns)
     shares = range(first_share, first_share + len(section.shares))
     kind, output = (2, 1) if section.blocks else (1, 2)
     return [*reversed(metrics[1:]), kind, *metrics[:1], output, *reversed(shares)]
@@ -423,10 +570,12 @@ def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VI
                  True)
     section = row_section(report, view)
     if section is not None:
-        cols, cells = fit_columns(section_columns(section), section_cells(report, section),
-                                  width, _optional(section))
-        left = sum(c in ("kind", "output") for c in cols[1:3])  # text columns kept
-        _print_table(console, section.title, cols, cells, 1 + left, True)
+        names = section_columns(section)
+        cols, cells = fit_columns(names, section_cells(report, section, view.units), width,
+                                  _optional(section))
+        left = sum(c in cols for c in names[1:_left(section)])  # text columns kept
+        # the columns --fields chose are all kept: the table is wider than asked, names whole
+        _print_table(console, section.title, cols, cells, 1 + left, not section.chosen)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
@@ -445,12 +594,13 @@ def to_markdown(report: Report, columns: int | None = None, view: View = DEFAULT
     section = row_section(report, view)
     if section is not None:
         parts += [f"## {section.title[0].upper()}{section.title[1:]}",
-                  _md_table(section_columns(section), section_cells(report, section), left=3)]
+                  _md_table(section_columns(section), section_cells(report, section, view.units),
+                            left=_left(section))]
     return "\n\n".join(parts) + "\n"
 
 
 def _raw_rows(report: Report, section: RowSection, keys: Sequence[str]) -> list[dict[str, Any]]:
-    """The section's rows as data (CSV, JSON): exact values, shares as floats."""
+    """The section's rows as data (JSON): exact values, shares as floats."""
     totals = report.totals.values
     out = []
     for r in section.rows:
@@ -458,7 +608,9 @@ def _raw_rows(report: Report, section: RowSection, keys: Sequence[str]) -> list[
         if isinstance(r, GroupRow):
             row["layers"] = r.layers
         else:
-            row.update(kind=r.kind, bucket=r.bucket)
+            row.update(kind=r.kind, bucket=r.bucket, inputs=[list(x) for x in r.inputs],
+                       kernel=None if r.kernel is None else list(r.kernel),
+                       stride=None if r.stride is None else list(r.stride), groups=r.groups)
         row.update(zip(("c", "h", "w"), r.output, strict=True))
         row.update({k: r.values[k] for k in keys if k in r.values})
         row.update({f"{m.key}_pct": _share(r.values[m.key], totals[m.key])
@@ -467,9 +619,24 @@ def _raw_rows(report: Report, section: RowSection, keys: Sequence[str]) -> list[
     return out
 
 
+def _csv_columns(report: Report, section: RowSection) -> list[Field | Metric]:
+    """What the CSV shows: the --fields columns, or by default kind and bucket (a block's
+    layer count), the shape and the metrics declared for CSV."""
+    if section.chosen:
+        return list(section.columns)
+    by_name = {f.name: f for f in FIELDS}
+    metrics = _shown(report, "csv")
+    if section.blocks:
+        summed = {m.key for m in report.summed}
+        metrics = [m for m in metrics if m.key in summed]
+    head = ["layers", "out"] if section.blocks else ["kind", "bucket", "out"]
+    return [*(by_name[n] for n in head), *metrics]
+
+
 def to_csv(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     """The rows section as data rows only (the totals are in the JSON); with `--summary`, the
-    totals as metric,value rows; a TOTAL row only when the view asks for it."""
+    totals as metric,value rows; a TOTAL row only when the view asks for it. Exact values
+    whatever --units says (CSV is data)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     section = row_section(report, view)
@@ -477,16 +644,22 @@ def to_csv(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW
         writer.writerow(["metric", "value"])
         writer.writerows((m.key, report.totals.values[m.key]) for m in report.metrics)
         return out.getvalue()
-    keys = [m.key for m in _shown(report, "csv")]
-    if section.blocks:
-        keys = [k for k in keys if k in {m.key for m in report.summed}]
-    rows = _raw_rows(report, section, keys)
-    names = ["name", *(["layers"] if section.blocks else ["kind", "bucket"]), "c", "h", "w",
-             *keys, *(f"{m.key}_pct" for m in section.shares)]
+    cols = _csv_columns(report, section)
+    names = ["name", *(n for c in cols for n in (c.csv if isinstance(c, Field) else (c.key,))),
+             *(f"{m.key}_pct" for m in section.shares)]
+    totals = report.totals.values
+    for_rows = []
+    for r in section.rows:
+        cells: list[Any] = [r.name]
+        for c in cols:
+            cells += c.raw(r) if isinstance(c, Field) else (r.values[c.key],)
+        cells += [_share(r.values[m.key], totals[m.key]) for m in section.shares]
+        for_rows.append(["" if v is None else v for v in cells])
     writer.writerow(names)
-    writer.writerows([row[n] if row[n] is not None else "" for n in names] for row in rows)
+    writer.writerows(for_rows)
     if view.csv_total:
-        total = {"name": "TOTAL", **{k: report.totals.values[k] for k in keys},
+        keys = {c.key for c in cols if isinstance(c, Metric)}
+        total = {"name": "TOTAL", **{k: totals[k] for k in keys},
                  **{f"{m.key}_pct": 100.0 for m in section.shares}}
         writer.writerow([total.get(n, "") for n in names])
     return out.getvalue()

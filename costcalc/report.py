@@ -20,11 +20,15 @@ from .expand import build_graph, check_width
 from .graph import Graph
 from .hardware import LEVELS, OPERANDS, Hardware, make_hardware
 from .metrics import Settings, Training, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
-from .ops import Dim, Input, Shape, maximum
+from .ops import Dim, Geometry, Input, Shape, maximum
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
 BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other")
+# The JSON's layout (docs/reports.md): 2 made resolution always [h, w], width always a float,
+# `conventions` data (the prose moved to `notes`), and added per-layer inputs, kernel, stride,
+# groups and the totals' non_trainable_params and all_params
+JSON_VERSION = 2
 
 MAC_CONVENTION = ("1 MAC = one multiply-accumulate of a conv or FC layer (the papers' "
                   "mult-adds); FLOPs = 2 x MACs + other arithmetic")
@@ -36,7 +40,8 @@ PARAM_CONVENTION_TEXT = {
 }
 ACTIVATION_CONVENTION = ("output elements of every layer, input included, times batch; peak = "
                          "largest live set under the sequential schedule")
-WEIGHTS_ROW = "  weights / biases / BN gamma,beta"
+WEIGHTS_ROW = "  weights / biases / BN gamma,beta"  # as the convention counts them
+NON_TRAINABLE_ROW = "  non-trainable (BN stats) / all"
 INTENSITY_CONVENTION = ("MACs / bytes of each layer's kernels (raw weights), inputs and "
                         "output, layers run unfused; total = all MACs / all bytes")
 ENERGY_CONVENTION = ("MACs x (multiply + add) + other arithmetic x add at the dtype, plus the "
@@ -77,8 +82,9 @@ class Metric:
     column: str = ""
     shows: frozenset[str] = frozenset()
     group: str = ""  # totals rows: metrics of one group share one row, labelled by the group
-    convention: str = ""  # what it counts, if the header must say: header line, JSON conventions
+    convention: str = ""  # what it counts, if the header must say: header line, JSON notes
     family: str = "core"  # the per-layer columns show the family of the report's view
+    field: str = ""  # its name in --fields (default: key)
 
     def __post_init__(self) -> None:  # a bad declaration is a bug: fail at import
         if self.fmt not in FORMATS or not self.shows <= SHOWS or self.family not in FAMILIES:
@@ -90,12 +96,22 @@ class Metric:
     def total_path(self) -> str:
         return self.json or self.key
 
+    @property
+    def name(self) -> str:
+        """What --fields calls it."""
+        return self.field or self.key
+
+    @property
+    def heading(self) -> str:
+        """Its per-layer column heading."""
+        return self.column or self.label
+
 
 CORE_METRICS: tuple[Metric, ...] = (
     Metric("macs", "MAC", "count", "MACs", layer=metrics.per_batch(metrics.macs), column="MACs",
            shows=frozenset({"columns", "totals", "csv", "per_image", "per_image_row"})),
     Metric("flops", "FLOP", "count", "FLOPs", layer=metrics.per_batch(metrics.flops),
-           shows=frozenset({"totals", "csv", "per_image"})),
+           column="FLOPs", shows=frozenset({"totals", "csv", "per_image"})),
     Metric("params", "param", "count", "params ({params})", layer=metrics.convention_params,
            column="params", shows=frozenset({"columns", "totals", "csv"})),
     Metric("weights", "param", "count", "weights", layer=metrics.role("weights"),
@@ -105,22 +121,26 @@ CORE_METRICS: tuple[Metric, ...] = (
     Metric("bn", "param", "count", "BN gamma,beta", layer=metrics.role("bn"),
            json="params_by_role.bn", shows=frozenset({"totals"}), group=WEIGHTS_ROW),
     Metric("bn_buffers", "element", "count", "BN running statistics", total=metrics.bn_buffers,
-           json="params_by_role.bn_buffers"),
+           json="params_by_role.bn_buffers"),  # the model's, whatever the convention
+    Metric("non_trainable_params", "element", "count", "non-trainable (BN running statistics)",
+           total=metrics.non_trainable, shows=frozenset({"totals"}), group=NON_TRAINABLE_ROW),
+    Metric("all_params", "element", "count", "params + non-trainable", total=metrics.all_params,
+           shows=frozenset({"totals"}), group=NON_TRAINABLE_ROW),
     Metric("weight_bytes", "B", "bytes", "weight bytes", total=metrics.weight_bytes,
            shows=frozenset({"totals"})),
     Metric("activations", "element", "count", "activations (sum of outputs)",
-           layer=metrics.per_batch(metrics.activations),
+           layer=metrics.per_batch(metrics.activations), column="act", field="act",
            shows=frozenset({"totals", "csv", "per_image"})),
     Metric("activation_bytes", "B", "bytes", "activation bytes (sum)",
            layer=metrics.activation_bytes, total=metrics.total_activation_bytes,
-           column="act bytes", shows=frozenset({"columns", "totals", "csv"})),
+           column="act bytes", field="act_bytes", shows=frozenset({"columns", "totals", "csv"})),
     Metric("peak_activation_bytes", "B", "bytes", "peak live activation bytes",
            total=metrics.peak_activation_bytes, shows=frozenset({"totals"})),
-    Metric("block_memory_bytes", "B", "bytes", "block memory bytes (MobileNetV2 measure)",
+    Metric("block_memory_bytes", "B", "bytes", "block memory bytes",
            total=metrics.block_memory_bytes, shows=frozenset({"totals"})),
     Metric("arithmetic_intensity", "MAC/B", "ratio", "arithmetic intensity",
            layer=metrics.arithmetic_intensity, total=metrics.total_arithmetic_intensity,
-           column="MACs/B", shows=frozenset({"columns", "totals", "csv"}),
+           column="MACs/B", field="intensity", shows=frozenset({"columns", "totals", "csv"}),
            convention=INTENSITY_CONVENTION),
 )
 
@@ -341,14 +361,25 @@ def _metric_value(self: Any, key: str) -> Any:
         raise AttributeError(f"{type(self).__name__} has no metric '{key}'") from None
 
 
+Pair = tuple[int, int]
+
+
 @dataclass(frozen=True, slots=True)
 class LayerRow:
+    """One layer: its op kind (the spec's op name), its breakdown bucket, its input and output
+    shapes (C, H, W), its window (kernel and stride as (h, w), groups; None where the kind has
+    none) and its metric values."""
+
     name: str
     kind: str
     bucket: str
     output: tuple[int, int, int]
     line: int
     values: Mapping[str, Any]  # metric key -> value, for METRICS with per-layer values
+    inputs: tuple[tuple[int, int, int], ...] = ()
+    kernel: Pair | None = None
+    stride: Pair | None = None
+    groups: int | None = None
 
     __getattr__ = _metric_value
 
@@ -394,7 +425,7 @@ class Report:
     input: tuple[int, int, int]
     batch: int
     width: float
-    dtype: str
+    dtype: str  # what --dtype gave; `weight_dtype` and `act_dtype` are what each counts at
     bits: int
     params_convention: str
     paper_params: tuple[str, ...] | None
@@ -406,6 +437,14 @@ class Report:
     # every spec argument as resolved, and those given (--set, args=); read-only mappings
     args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def weight_dtype(self) -> str:
+        return self.settings.weights
+
+    @property
+    def act_dtype(self) -> str:
+        return self.settings.acts
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -421,31 +460,82 @@ class Report:
         return "core"
 
     @property
-    def resolution(self) -> int | list[int]:
-        h, w = self.input[1:]
-        return h if h == w else [h, w]
+    def resolution(self) -> list[int]:
+        """The input's [height, width], always a pair."""
+        return list(self.input[1:])
 
-    def conventions(self) -> dict[str, str]:
+    def conventions(self) -> dict[str, Any]:
+        """What every number counts, as data (JSON `conventions`): each convention by the name
+        docs/conventions.md defines it under, and the settings it was applied at."""
+        s = self.settings
+        out: dict[str, Any] = {
+            "macs": "mult-add",
+            "flops": "2-macs-plus-other",
+            "params": self.params_convention,
+            "params_roles": list(self.counted_roles),
+            "non_trainable": "bn-running-statistics" if self.params_convention != "deploy"
+            else "none-folded",
+            "activations": "sum-of-outputs",
+            "peak_activations": "sequential-liveness",
+            "block_memory": "block-inputs-outputs",
+            "weight_dtype": s.weights, "weight_bits": s.weight_bits,
+            "act_dtype": s.acts, "act_bits": s.act_bits,
+            "compute_dtype": s.compute_dtype,
+            "batch": self.batch,
+            "totals": "whole-batch",
+        }
+        if s.hardware is not None:
+            hw = s.hardware
+            out["hardware"] = {"profile": hw.profile.name, "energy_unit": hw.profile.unit,
+                               "sram_bytes": hw.sram_bytes, "weight_reuse": hw.weight_reuse,
+                               "reuse": hw.reuse, "rf_per_mac": list(hw.rf_per_mac),
+                               "fuse": hw.fuse}
+        if s.size is not None:
+            out["storage"] = {"weight_bits": s.size.weight_bits, "storage": s.size.storage,
+                              "index_bits": s.size.index_bits,
+                              "density": {name or "*": str(d) for name, d in s.size.density}}
+        if s.transfer is not None:
+            out["split"] = {"pdu": s.transfer.pdu, "cut": s.transfer.cut}
+        if s.latency is not None:
+            r = s.latency
+            out["roofline"] = {"peak_macs_per_s": r.peak_macs_per_s,
+                               "bandwidth_bytes_per_s": r.bandwidth_bytes_per_s,
+                               "efficiency": r.efficiency, "device": r.name or None}
+        if s.count != "costcalc":
+            out["count"] = s.count
+        if s.training is not None:
+            out["training"] = {"optimizer": s.training.optimizer,
+                               "state_buffers": s.training.state_buffers,
+                               "master_weights": False}
+        return out
+
+    @property
+    def counted_roles(self) -> tuple[str, ...]:
+        """The param roles the params convention counts."""
+        if self.params_convention == "paper":
+            return tuple(self.paper_params or ())
+        return ("weights", "biases", "bn")
+
+    def notes(self) -> dict[str, str]:
+        """What every number counts, in words (the header's lines, JSON `notes`)."""
         roles = ", ".join(self.paper_params or ())
         return {
             "macs": MAC_CONVENTION,
-            "params": self.params_convention,
-            "params_rule": PARAM_CONVENTION_TEXT[self.params_convention].format(roles=roles),
+            "params": PARAM_CONVENTION_TEXT[self.params_convention].format(roles=roles),
             "activations": ACTIVATION_CONVENTION,
-            "dtype": self.dtype,
             "batch": f"{self.batch} (totals cover the whole batch; params do not scale)",
             **{m.key: m.convention for m in self.metrics if m.convention},
-            **self._hardware_conventions(),
-            **self._deploy_conventions(),
+            **self._hardware_notes(),
+            **self._deploy_notes(),
         }
 
-    def _hardware_conventions(self) -> dict[str, str]:
+    def _hardware_notes(self) -> dict[str, str]:
         hardware = self.settings.hardware
         if hardware is None:
             return {}
         return {"hardware": hardware.describe(), "energy_unit": hardware.profile.unit}
 
-    def _deploy_conventions(self) -> dict[str, str]:
+    def _deploy_notes(self) -> dict[str, str]:
         out = {}
         if self.settings.size is not None:
             out["storage"] = self.settings.size.describe()
@@ -485,7 +575,7 @@ class Report:
                 else values[m.key] / self.batch for m in self.metrics if "per_image" in m.shows}
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON contract (docs/reports.md, README.md), plus a few extra keys."""
+        """The stable JSON contract (docs/reports.md, "JSON"); JSON_VERSION says which."""
         totals: dict[str, Any] = {}
         for m in self.metrics:
             *groups, key = m.total_path.split(".")
@@ -494,6 +584,7 @@ class Report:
                 node = node.setdefault(group, {})
             node[key] = self.totals.values[m.key]
         return {
+            "json_version": JSON_VERSION,
             "network": self.network,
             "source": self.source,
             "spec": self.file,
@@ -502,18 +593,25 @@ class Report:
             "overrides": dict(self.overrides),
             "input": list(self.input),
             "batch": self.batch,
-            "width": self.width,
+            "width": float(self.width),
             "resolution": self.resolution,
             "conventions": self.conventions(),
+            "notes": self.notes(),
             "totals": totals,
             "per_image": self.per_image(),
             "breakdown": [{"bucket": s.bucket, "macs": s.macs, "params": s.params,
                            "macs_pct": s.macs_pct, "params_pct": s.params_pct}
                           for s in self.breakdown],
             "layers": [{"name": r.name, "kind": r.kind, "bucket": r.bucket,
-                        "output": list(r.output), **r.values, "line": r.line}
+                        "inputs": [list(x) for x in r.inputs], "output": list(r.output),
+                        "kernel": _listed(r.kernel), "stride": _listed(r.stride),
+                        "groups": r.groups, **r.values, "line": r.line}
                        for r in self.layers],
         }
+
+
+def _listed(pair: Pair | None) -> list[int] | None:
+    return None if pair is None else list(pair)
 
 
 def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
@@ -524,17 +622,26 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
             size: ModelSize | Mapping[str, Any] | None = None,
             transfer: Transfer | Mapping[str, Any] | None = None,
             latency: Roofline | Mapping[str, Any] | None = None,
-            count: str = "costcalc", training: Training | str | None = None) -> Report:
+            count: str = "costcalc", training: Training | str | None = None,
+            weight_dtype: str | None = None, act_dtype: str | None = None) -> Report:
     """Every metric of a network at one setting. With `hardware` (a Hardware, a profile name or
     path, or a mapping of make_hardware's arguments) traffic and energy are measured too; with
     `size` (a ModelSize or its fields) the model size; with `transfer` (a Transfer or its
     fields: pdu, cut) the split-computing transfer; with `latency` (a Roofline or its fields)
     the roofline latency; with `count="netscope"` the counts by Netscope's rules; with
     `training` (an optimizer name, sgd | momentum | adam, or a Training) the training memory
-    at the batch (costcalc/training.py)."""
-    settings = Settings(batch, dtype, params, as_hardware(hardware), as_size(size),
-                        as_transfer(transfer), as_roofline(latency), count,
-                        Training(training) if isinstance(training, str) else training)
+    at the batch (costcalc/training.py).
+
+    `dtype` is the element type of both weights and activations; `weight_dtype` (weight bytes,
+    weights moved, model size when `size` gives no weight_bits) and `act_dtype` (activation
+    bytes, traffic, transfer) override it for one of them."""
+    chosen = Settings(batch, dtype, params, weight_dtype=weight_dtype, act_dtype=act_dtype)
+    if isinstance(size, Mapping) and "weight_bits" not in size:
+        size = {**size, "weight_bits": chosen.weight_bits}  # stored as the weights' type
+    settings = replace(chosen, hardware=as_hardware(hardware), size=as_size(size),
+                       transfer=as_transfer(transfer), latency=as_roofline(latency),
+                       count=count,
+                       training=Training(training) if isinstance(training, str) else training)
     if not isinstance(spec, Graph | Spec):
         spec = load_spec(spec)
     graph, shapes = _pipeline(spec, width, resolution, args, variant)
@@ -543,11 +650,13 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     rows = tuple(
         LayerRow(name=layer.name, kind=layer.kind, bucket=bucket[layer.name],
                  output=_dims(shapes[layer.name]), line=layer.line,
-                 values={key: values[layer.name] for key, values in measured.layers.items()})
+                 values={key: values[layer.name] for key, values in measured.layers.items()},
+                 inputs=tuple(_dims(shapes[src]) for src in layer.inputs),
+                 **_geometry(layer.op.geometry(tuple(shapes[src] for src in layer.inputs))))
         for layer in graph.layers)
     totals = Totals(measured.totals)
     return Report(graph.name, graph.source, graph.file, _dims(shapes[graph.layers[0].name]),
-                  batch, graph.width, dtype, settings.bits, params, graph.paper_params, rows,
+                  batch, graph.width, dtype, dtype_bits(dtype), params, graph.paper_params, rows,
                   totals, _breakdown(rows, totals), settings, variant,
                   MappingProxyType(_resolved_args(spec, args, variant)),
                   MappingProxyType(dict(args or {})))
@@ -614,6 +723,13 @@ def _pipeline(spec: Spec | Graph | str | Path, width: float | None,
 
 def _dims(shape: Shape) -> tuple[int, int, int]:
     return (shape.c, shape.h, shape.w)
+
+
+def _geometry(geometry: Geometry) -> dict[str, Any]:
+    kernel, stride, groups = geometry
+    return {"kernel": None if kernel is None else (int(kernel[0]), int(kernel[1])),
+            "stride": None if stride is None else (int(stride[0]), int(stride[1])),
+            "groups": None if groups is None else int(groups)}
 
 
 def _breakdown(rows: tuple[LayerRow, ...], totals: Totals) -> tuple[Share, ...]:

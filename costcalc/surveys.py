@@ -136,14 +136,14 @@ def render(survey: Survey, evaluator: Evaluator | None = None) -> str:
         per = int(settings.get("batch", 1))
         first = evaluator.report(survey.networks[0].spec, {**survey.networks[0].settings,
                                                            **settings})
-        unit = first["conventions"].get("energy_unit", "")
+        unit = first["notes"].get("energy_unit", "")
         energy = {"pJ": "energy in uJ (10^6 pJ)", "MAC": "energy in 10^6 MAC-energies (one "
                   "16-bit MAC = 1)"}.get(unit, "")
         lines += [f"## {label}", "", "Values per image" + (f" (the batch's over {per})"
                                                          if per > 1 else "")
                   + (f"; {energy}" if energy else "") + ".", "",
-                  f"Assumptions: {first['conventions']['hardware']}."
-                  if "hardware" in first["conventions"] else "", "",
+                  f"Assumptions: {first['notes']['hardware']}."
+                  if "hardware" in first["notes"] else "", "",
                   "| network | " + " | ".join(c.label for c in survey.columns) + " |",
                   "|---|" + "---:|" * len(survey.columns)]
         for network in survey.networks:

@@ -230,14 +230,17 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
          params: str = "framework", variant: str | None = None,
          keys: Sequence[str] | None = None, chunk: int = DEFAULT_CHUNK,
          sample: int | None = None, seed: int | None = None,
-         max_configs: int = MAX_CONFIGS, hardware: Any = None) -> Job:
+         max_configs: int = MAX_CONFIGS, hardware: Any = None,
+         weight_dtype: str | None = None, act_dtype: str | None = None) -> Job:
     """Check a sweep's settings and cut its grid (or a random sample of it) into chunks.
-    With `hardware` (as `analyze` takes it) the energy and traffic metrics can be swept too."""
+    With `hardware` (as `analyze` takes it) the energy and traffic metrics can be swept too;
+    `weight_dtype` and `act_dtype` override `dtype` as `analyze`'s do."""
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
     check_metric_keys(keys)
     chosen = as_hardware(hardware)
-    settings = tuple(Settings(b, dtype, params, chosen) for b in grid.batches)
+    settings = tuple(Settings(b, dtype, params, chosen, weight_dtype=weight_dtype,
+                              act_dtype=act_dtype) for b in grid.batches)
     if unmeasured := [k for k in keys if k not in {m.key for m in measured(settings[0])}]:
         raise CostcalcError(f"{', '.join(unmeasured)} need a hardware profile",
                             "pass hardware= (a profile name or make_hardware(...))")
@@ -265,7 +268,7 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
                             f"{max_configs:,}", "narrow the axes, use --sample N, or confirm "
                             "with --yes (max_configs= in Python)")
     for combo in grid.combos():
-        _check_int64(spec, grid, combo, dtype, params, variant)
+        _check_int64(spec, grid, combo, settings[0], variant)
     chunks = _chunks(grid, chunk) if sample is None else _sample(grid, chunk, total, seed)
     return Job(spec, grid, settings, keys, variant, chunks, total)
 
@@ -404,14 +407,16 @@ def _shape_all(graph: Any, channels: int, alpha: Any, h: Any, w: Any, index: np.
     return [(g, flat[g.select]) for g in groups]
 
 
-def _check_int64(spec: Spec, grid: Grid, combo: Mapping[str, Any], dtype: str, params: str,
+def _check_int64(spec: Spec, grid: Grid, combo: Mapping[str, Any], settings: Settings,
                  variant: str | None) -> None:
     alpha = max(grid.alphas)
     size = max(grid.sizes, key=lambda s: s[0] * s[1])
     batch = max(grid.batches)
     try:
-        largest = analyze(spec, width=alpha, resolution=size, batch=batch, dtype=dtype,
-                          params=params, args=combo, variant=variant)
+        largest = analyze(spec, width=alpha, resolution=size, batch=batch,
+                          dtype=settings.dtype, params=settings.params, args=combo,
+                          variant=variant, weight_dtype=settings.weight_dtype,
+                          act_dtype=settings.act_dtype)
     except SpecError as exc:
         raise LargestInvalid(f"the largest configuration (width {alpha:g}, {size[0]}x{size[1]}"
                             f"{_args_text(combo)}) is invalid, so the int64 bound cannot be "
@@ -635,7 +640,8 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
           arg_axes: Mapping[str, Sequence[Any]] | None = None, chunk: int = DEFAULT_CHUNK,
           where: str | None = None, pareto: Sequence[str] = (), on_invalid: str = "error",
           sample: int | None = None, seed: int | None = None,
-          max_configs: int = MAX_CONFIGS, workers: int = 1, hardware: Any = None) -> SweepResult:
+          max_configs: int = MAX_CONFIGS, workers: int = 1, hardware: Any = None,
+          weight_dtype: str | None = None, act_dtype: str | None = None) -> SweepResult:
     """The metrics `keys` (default: every declared metric) of `spec` at each configuration of
     the grid alphas x resolutions (x `batches`, x every combination of `arg_axes`, each a spec
     argument's values; `args` fixes others). See `plan` and `run` for the rest."""
@@ -654,7 +660,7 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
     needed = needed_keys(keys, grid, where, pareto)
     job = plan(spec, grid, dtype=dtype, params=params, variant=variant, keys=needed,
                chunk=chunk, sample=sample, seed=seed, max_configs=max_configs,
-               hardware=hardware)
+               hardware=hardware, weight_dtype=weight_dtype, act_dtype=act_dtype)
     result = run(job, where=where, pareto=pareto, on_invalid=on_invalid, workers=workers)
     if needed != keys:
         result = _only(result, keys)

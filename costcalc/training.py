@@ -1,7 +1,8 @@
 """Training memory: weights, gradients, optimizer state and the activations a backward pass
 needs, at a batch size (`costcalc report SPEC --training adam --batch 32`, docs/reports.md).
 
-The four parts, all at the report's dtype (no fp32 master copy is assumed: under mixed
+The four parts: weights, gradients and optimizer state at the weight dtype, the saved
+activations at the activation dtype (no fp32 master copy is assumed: under mixed
 precision a trainer that keeps one adds 4 B per trainable param, and its optimizer state is
 usually fp32 too):
 
@@ -131,25 +132,25 @@ def _trainable(ctx: Context) -> Dim:
 
 
 def weight_bytes(ctx: Context) -> Dim:
-    """Trainable params and BN running statistics, at the dtype."""
-    return nbytes(_trainable(ctx) + sum(c.buffers for c in ctx.counts.values()), ctx.bits)
+    """Trainable params and BN running statistics, at the weight dtype."""
+    return nbytes(_trainable(ctx) + sum(c.buffers for c in ctx.counts.values()), ctx.weight_bits)
 
 
 def gradient_bytes(ctx: Context) -> Dim:
-    return nbytes(_trainable(ctx), ctx.bits)
+    return nbytes(_trainable(ctx), ctx.weight_bits)
 
 
 def optimizer_state_bytes(ctx: Context) -> Dim:
-    return nbytes(_training(ctx).state_buffers * _trainable(ctx), ctx.bits)
+    return nbytes(_training(ctx).state_buffers * _trainable(ctx), ctx.weight_bits)
 
 
 def saved_activation_bytes(ctx: Context) -> dict[str, Dim]:
-    return {n: nbytes(ctx.batch * v, ctx.bits) for n, v in saved_elements(ctx).items()}
+    return {n: nbytes(ctx.batch * v, ctx.act_bits) for n, v in saved_elements(ctx).items()}
 
 
 def total_saved_activation_bytes(ctx: Context) -> Dim:
     """Rounded up once for the whole sum (sub-byte dtypes), not per layer."""
-    return nbytes(ctx.batch * sum(saved_elements(ctx).values()), ctx.bits)
+    return nbytes(ctx.batch * sum(saved_elements(ctx).values()), ctx.act_bits)
 
 
 def training_bytes(ctx: Context) -> Dim:
@@ -162,4 +163,4 @@ def torchinfo_pass_bytes(ctx: Context) -> Dim:
     params (its leaf modules with num_params > 0), over the batch."""
     outputs = sum(ctx.shapes[n].numel for n, c in ctx.counts.items()
                   if ops.any_true(c.weights + c.biases + c.bn > 0))
-    return 2 * nbytes(ctx.batch * outputs, ctx.bits)
+    return 2 * nbytes(ctx.batch * outputs, ctx.act_bits)

@@ -200,7 +200,7 @@ def test_cli_report_size_and_transfer() -> None:
     r = runner.invoke(main, ["--columns", "100", "report", "cifar10_micro", "--dtype", "int8",
                              "--pdu", "116", "--cut", "pool2"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    assert "│ conv1      │ conv kxk │ 32x32x32 │    32,768 │     283 │" in r.output
+    assert "│ conv1      │ conv    │ 32x32x32 │    32,768 │     283 │" in r.output
     assert "bytes sent at the cut" in r.output
 
 

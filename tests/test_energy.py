@@ -129,9 +129,12 @@ def test_energy_command_prints_its_assumptions_and_json(tmp_path: Path) -> None:
                                        "--format", "json", "-o", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert data["conventions"]["energy_unit"] == "MAC"
+    assert data["notes"]["energy_unit"] == "MAC"
     assert "SRAM 65,536 B | reuse ideal | weights from DRAM once | RF accesses per MAC " \
-           "1+1+1" in data["conventions"]["hardware"]
+           "1+1+1" in data["notes"]["hardware"]
+    assert data["conventions"]["hardware"] == {
+        "profile": "eyeriss", "energy_unit": "MAC", "sram_bytes": 65_536, "weight_reuse": None,
+        "reuse": "ideal", "rf_per_mac": [1, 1, 1], "fuse": True}
     assert data["per_image"]["energy"] == pytest.approx(data["totals"]["energy"]["total"] / 4)
 
 

@@ -87,4 +87,4 @@ def test_cli_count_netscope() -> None:
     r = CliRunner().invoke(main, ["--columns", "150", "report", "cifar10_micro", "--count",
                                   "netscope"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
-    assert "│ pool1      │ pool     │ 32x16x16 │         0 │ 73,728 │" in r.output
+    assert "│ pool1      │ pool    │ 32x16x16 │         0 │ 73,728 │" in r.output

@@ -110,3 +110,26 @@ def test_every_format_has_the_same_sections_in_the_same_order(fmt: Format) -> No
         data, extra = json.loads(full), json.loads(top)
         assert set(data) <= set(extra) and set(data) == set(json.loads(summary))
         assert extra["rows"]["by"] == "block" and len(extra["rows"]["rows"]) == 3
+
+
+@pytest.mark.parametrize(("name", "settings"), [
+    ("squeezenet_v1_0", {}), ("mobilenet_v2", {"hardware": "horowitz45nm"}),
+    ("cifar10_micro", {"size": {"density": 0.5}, "transfer": {"pdu": 116}})])
+def test_every_declared_field_renders_in_every_format(name: str, settings: dict) -> None:
+    """Each name --fields takes (FIELDS, the report's per-layer metrics, pct) gives the same
+    columns in the table and Markdown, its CSV columns, for layers and blocks."""
+    from costcalc.render import FIELDS, View, available_fields
+
+    report = costcalc.analyze(name, **settings)
+    names = available_fields(report)
+    assert names[:len(FIELDS)] == [f.name for f in FIELDS] and names[-1] == "pct"
+    for field in names:
+        for depth in (None, 1):
+            view = View(fields=(field, "macs"), depth=depth)
+            table = render(report, Format.table, 400, view)
+            md = render(report, Format.markdown, 400, view).splitlines()
+            head = [c.strip() for c in md[-len(report.layers if depth is None else
+                                                report.by_depth(1)) - 2].strip("|").split("|")]
+            assert all(h in table for h in head), (field, depth)
+            rows = list(csv.reader(io.StringIO(render(report, Format.csv, 400, view))))
+            assert rows[0][0] == "name" and len({len(r) for r in rows}) == 1, (field, depth)

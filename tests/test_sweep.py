@@ -301,3 +301,23 @@ def test_energy_sweeps_equal_energy_reports() -> None:
                                                                   rel=1e-12)
     with pytest.raises(CostcalcError, match="energy need a hardware profile"):
         sweep("mobilenet_v1", [1.0], keys=["energy"])
+
+
+@pytest.mark.parametrize(("weight_dtype", "act_dtype"), [("int8", "fp16"), ("fp8", "int4"),
+                                                         ("fp16", None)])
+def test_sweeps_with_weight_and_activation_dtypes_equal_reports(weight_dtype: str,
+                                                                act_dtype: str | None) -> None:
+    """Separate weight and activation dtypes flow through the vectorized path exactly as
+    through analyze, energy and traffic included."""
+    result = sweep("mobilenet_v2", [0.5, 1.0], [160, 224], dtype="fp32", hardware="horowitz45nm",
+                   weight_dtype=weight_dtype, act_dtype=act_dtype)
+    for i in range(len(result)):
+        report = analyze("mobilenet_v2", width=float(result.alpha[i]),
+                         resolution=int(result.height[i]), hardware="horowitz45nm",
+                         weight_dtype=weight_dtype, act_dtype=act_dtype)
+        for metric in report.metrics:
+            want, got = getattr(report.totals, metric.key), result.totals[metric.key][i]
+            if isinstance(want, int):
+                assert int(got) == want, (weight_dtype, act_dtype, metric.key)
+            else:
+                assert float(got) == pytest.approx(want, rel=1e-12), metric.key

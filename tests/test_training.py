@@ -115,8 +115,10 @@ def test_training_in_every_output_format() -> None:
     args = ["report", "cifar10_micro", "--training", "adam", "--batch", "32"]
     data = json.loads(runner.invoke(main, [*args, "--format", "json"]).stdout)
     assert data["totals"]["training"]["saved_activation_bytes"] == 8_652_032
-    assert data["conventions"]["training"].startswith("Adam: weights")
-    assert "no fp32 master weights assumed" in data["conventions"]["training"]
+    assert data["conventions"]["training"] == {"optimizer": "adam", "state_buffers": 2,
+                                               "master_weights": False}
+    assert data["notes"]["training"].startswith("Adam: weights")
+    assert "no fp32 master weights assumed" in data["notes"]["training"]
     rows = list(csv.DictReader(io.StringIO(runner.invoke(main, [*args, "--format",
                                                                 "csv"]).stdout)))
     assert sum(int(r["saved_activation_bytes"]) for r in rows) == 8_652_032
