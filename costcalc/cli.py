@@ -402,7 +402,8 @@ def deploy_options(func):
                           "Any size option adds the model-size metrics (docs/deploy.md)."),
         click.option("--density", "densities", multiple=True, metavar="[NAME=]D",
                      help="Fraction of weights kept after pruning, in (0, 1]: 0.35 for every "
-                          "layer, or NAME=0.2 for a layer or block (repeatable)."),
+                          "layer, or NAME=0.2 for a layer or block (repeatable); overrides "
+                          "the spec's density: for the layers it names."),
         click.option("--storage", type=click.Choice(STORAGE), default=None,
                      help="dense (every weight, zeros included; default) or sparse (Deep "
                           "Compression: codebook, codes, relative indices, fillers)."),

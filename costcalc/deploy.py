@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .deployment import BIAS_BITS, ModelSize, Transfer
-from .errors import CostcalcError, did_you_mean
+from .deployment import BIAS_BITS, Density, ModelSize, Transfer
+from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .metrics import Context, macs, nbytes, params
 
 HEADER_BYTES = 4  # per stored layer: its entry count, a uint32 (the released file's header)
@@ -54,25 +54,41 @@ def _size(ctx: Context) -> ModelSize:
     return size
 
 
+def declared(ctx: Context, size: ModelSize) -> tuple[Density, ...]:
+    """Every density declaration that applies: the settings' (command line, papers row: level
+    0), then the graph's (a spec's variant, 1, and its top-level `density:`, 2)."""
+    return (*(Density(name, value) for name, value in size.density), *ctx.graph.density)
+
+
+def _fail(entry: Density, what: str, fix: str) -> CostcalcError:
+    if entry.level == 0:
+        return CostcalcError(f"{entry.where}: {what}", fix)
+    return SpecError(Problem(entry.file, entry.line, f"density: {what}", fix))
+
+
 def densities(ctx: Context, size: ModelSize) -> dict[str, Fraction]:
-    """Each layer's density: the longest density name that is the layer or a block around it.
-    A name that matches no layer, or only layers without weights, is an error."""
+    """Each layer's density, from one mechanism for the command line and the spec: among the
+    declarations that name the layer or a block around it, the lowest level (the command line
+    over a variant over the spec), then the longest name. A name that matches no layer, or only
+    layers without weights, is an error (located at the spec's line for a spec's)."""
     weights = {name: c.weights for name, c in ctx.counts.items()}
     names = list(weights)
-    for key, _ in size.density:
-        matched = [n for n in names if not key or n == key or n.startswith(key + ".")]
+    entries = declared(ctx, size)
+    for entry in entries:
+        matched = [n for n in names if entry.covers(n)]
         if not matched:
             blocks = {n.rsplit(".", i)[0] for n in names for i in range(n.count(".") + 1)}
-            raise CostcalcError(f"--density {key}=...: {ctx.graph.file} has no layer or block "
-                                f"named '{key}'", did_you_mean(key, blocks))
+            where = f"{ctx.graph.file} has" if entry.level == 0 else "the network has"
+            raise _fail(entry, f"{where} no layer or block named '{entry.name}'",
+                        did_you_mean(entry.name, blocks))
         if not any(weights[n] for n in matched):
-            raise CostcalcError(f"--density {key}=...: '{key}' has no weights to prune",
-                                "name a conv or fc layer, or a block that holds one")
+            raise _fail(entry, f"'{entry.name}' has no weights to prune",
+                        "name a conv or fc layer, or a block that holds one")
     out = {}
     for name in names:
-        best = max(((len(k), d) for k, d in size.density
-                    if not k or name == k or name.startswith(k + ".")), default=(0, Fraction(1)))
-        out[name] = best[1]
+        covering = [e for e in entries if e.covers(name)]
+        out[name] = min(covering, key=lambda e: (e.level, -len(e.name))).value \
+            if covering else Fraction(1)
     return out
 
 
