@@ -25,13 +25,16 @@ a chain: the cut layer's output; with no later layer, the network's outputs).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+
+import numpy as np
 
 from .deployment import BIAS_BITS, Density, ModelSize, Transfer
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .metrics import Context, macs, nbytes, params
+from .ops import Dim, any_true
 
 HEADER_BYTES = 4  # per stored layer: its entry count, a uint32 (the released file's header)
 PARTS = ("weights", "indices", "codebook", "other", "header")
@@ -81,7 +84,7 @@ def densities(ctx: Context, size: ModelSize) -> dict[str, Fraction]:
             where = f"{ctx.graph.file} has" if entry.level == 0 else "the network has"
             raise _fail(entry, f"{where} no layer or block named '{entry.name}'",
                         did_you_mean(entry.name, blocks))
-        if not any(weights[n] for n in matched):
+        if not any(any_true(weights[n]) for n in matched):
             raise _fail(entry, f"'{entry.name}' has no weights to prune",
                         "name a conv or fc layer, or a block that holds one")
     out = {}
@@ -114,25 +117,40 @@ def _stored(ctx: Context) -> dict[str, Stored]:
     size = _size(ctx)
     density = densities(ctx, size)
     convention = params(ctx.graph, ctx.counts, ctx.params)
-    b, ib = size.weight_bits, size.index_bits
     out = {}
     for name, counts in ctx.counts.items():
         w = counts.weights
         counted = ctx.params != "paper" or "weights" in (ctx.graph.paper_params or ())
         other = convention[name] - (w if counted else 0)  # biases, batch norm
-        kept = math.ceil(density[name] * w)  # at least the density: Table 1's counts
-        parts = dict.fromkeys(PARTS, 0)
+        kept, fillers, entries, *coded = _elementwise(
+            lambda n, d=density[name]: _store(n, d, size), w)
+        parts = dict(zip(("weights", "indices", "codebook", "header"), coded, strict=True))
         parts["other"] = nbytes(other, BIAS_BITS)
-        if size.storage == "dense" or w == 0:
-            fillers, entries = 0, w
-            parts["weights"] = nbytes(w, b)
-        else:
-            fillers = expected_fillers(kept, density[name], ib)
-            entries = kept + fillers
-            parts |= {"weights": nbytes(entries, b), "indices": nbytes(entries, ib),
-                      "codebook": 2 ** b * 4, "header": HEADER_BYTES}
-        out[name] = Stored(kept, fillers, entries, other, parts)
+        out[name] = Stored(kept, fillers, entries, other, {p: parts[p] for p in PARTS})
     return out
+
+
+def _store(weights: int, density: Fraction, size: ModelSize) -> tuple[int, ...]:
+    """One layer's kept weights, fillers, entries and bytes of codes, indices, codebook and
+    header, from its weight count (a Python int)."""
+    kept = -(-weights * density.numerator // density.denominator)  # ceil: Table 1's counts
+    b, ib = size.weight_bits, size.index_bits
+    if size.storage == "dense" or weights == 0:
+        return kept, 0, weights, nbytes(weights, b), 0, 0, 0
+    fillers = expected_fillers(kept, density, ib)
+    entries = kept + fillers
+    return kept, fillers, entries, nbytes(entries, b), nbytes(entries, ib), 2 ** b * 4, \
+        HEADER_BYTES
+
+
+def _elementwise(fn: Callable[[int], tuple[int, ...]], value: Dim) -> tuple[Dim, ...]:
+    """fn of a Python int, or of every element of a sweep's integer array (int64 results of
+    the same shape): the same exact arithmetic as one configuration."""
+    if not isinstance(value, np.ndarray):
+        return fn(value)
+    rows = [fn(int(v)) for v in value.ravel()]
+    return tuple(np.asarray(column, dtype=np.int64).reshape(value.shape)
+                 for column in zip(*rows, strict=True))
 
 
 def kept_weights(ctx: Context) -> dict[str, int]:

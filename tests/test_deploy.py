@@ -296,3 +296,25 @@ def test_json_schema_declares_density() -> None:
     for bad in (1.5, 0, "half"):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**base, "density": {"conv1": bad}}, schema)
+
+
+def test_cli_sweep_of_deployment_settings() -> None:
+    """`costcalc sweep --weight-bits 16,8,6,4` prints the sizes by width; a bad axis value is
+    one error, exit 1."""
+    runner = CliRunner()
+    r = runner.invoke(main, ["sweep", "squeezenet_v1_0", "--variant", "deep-compression",
+                             "--params", "paper", "--storage", "sparse", "--weight-bits",
+                             "16,8,6,4", "--metric", "model_bytes", "--format", "csv"],
+                      catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == "weight_bits,width,resolution,model_bytes"
+    assert r.output.splitlines()[2] == "8,1.0,227,673421"
+    r = runner.invoke(main, ["sweep", "cifar10_micro", "--dtype", "int8", "--pdu", "115,116",
+                             "--cut", "conv1", "--metric", "cut_packets", "--format", "csv"])
+    assert r.output.splitlines()[1:] == ["115,1.0,32,285", "116,1.0,32,283"]
+    for args, message in ((["--weight-bits", "8,0"], "--weight-bits must be"),
+                          (["--density", "0.5,2"], "not in (0, 1]"),
+                          (["--pdu", "0"], "--pdu must be"),
+                          (["--metric", "latency_ms"], "need a roofline")):
+        r = runner.invoke(main, ["sweep", "cifar10_micro", *args])
+        assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.stderr
