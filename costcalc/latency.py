@@ -177,6 +177,10 @@ def read_times(path: str | Path) -> tuple[str, list[tuple[str, float, int]]]:
             problems.append(Problem(file, line, f"expected 2 fields ({kind},ms), got {len(row)}"))
             continue
         name, text_ms = row[0].strip(), row[1].strip()
+        if not name:
+            problems.append(Problem(file, line, f"a row without a {kind} name",
+                                    f"write `{kind},ms` rows such as `conv1,55`"))
+            continue
         try:
             ms = float(text_ms)
         except ValueError:
