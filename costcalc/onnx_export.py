@@ -300,7 +300,8 @@ def _upsample(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, 
     assert isinstance(op, Upsample)
     modes = ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
               "nearest_mode": "floor"} if op.mode == "nearest" else
-             {"mode": "linear", "coordinate_transformation_mode": "half_pixel"})
+             {"mode": "linear", "coordinate_transformation_mode":
+              "align_corners" if op.corners else "half_pixel"})
     b.node("Resize", [ins[0], "", "", b.constant(f"{name}.sizes", [1, y.c, y.h, y.w])], name,
            name, **modes)
 

@@ -9,6 +9,7 @@ second copy of any formula. Dimensions are therefore typed `Dim` (an int or an i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -638,18 +639,21 @@ BILINEAR_OPS = 7  # per output element: four weighted neighbours (4 multiplies, 
 @op("upsample")
 @dataclass(frozen=True, slots=True)
 class Upsample(OpBase):
-    """Resize by an integer `factor`, to a `size` (int or [h, w]), or, with `inputs: [x,
-    reference]`, to the reference layer's height and width (PSPNet's pyramid levels): nearest
-    copies, bilinear interpolates (BILINEAR_OPS per output element, weights precomputed per
-    row and column)."""
+    """Resize by a `factor`, to a `size` (int or [h, w]), or, with `inputs: [x, reference]`,
+    to the reference layer's height and width (PSPNet's pyramid levels): nearest copies,
+    bilinear interpolates (BILINEAR_OPS per output element, weights precomputed per row and
+    column). A factor gives floor(n · factor) per axis (PyTorch's scale_factor); with
+    `corners: true`, (n - 1) · factor + 1, rounded down (align_corners, and Caffe's Interp
+    zoom_factor z = factor z, shrink_factor s = factor 1/s: ICNet's 1025 -> 513 -> 1025)."""
 
     zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
 
     arity: ClassVar[tuple[int, int | None]] = (1, 2)
 
     mode: Literal["nearest", "bilinear"] = "nearest"
-    factor: int | None = None
+    factor: float | None = None
     size: int | tuple[int, int] | None = None
+    corners: bool = False
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         x = xs[0]
@@ -662,7 +666,19 @@ class Upsample(OpBase):
         if self.size is not None:
             h, w = as_pair(self.size)
             return Shape(x.c, h, w)
-        return Shape(x.c, x.h * self.factor, x.w * self.factor)
+        if not self.factor > 0:
+            raise ShapeError(f"upsample factor {self.factor} is not positive",
+                             "use a factor above 0 (0.5 halves, 2 doubles)")
+        ratio = Fraction(self.factor).limit_denominator(1000)
+        p, q = ratio.numerator, ratio.denominator
+        if self.corners:
+            h, w = (x.h - 1) * p // q + 1, (x.w - 1) * p // q + 1
+        else:
+            h, w = x.h * p // q, x.w * p // q
+        if any_true(h <= 0) or any_true(w <= 0):
+            raise ShapeError(f"upsample by {self.factor} of {_fmt(x.h)}x{_fmt(x.w)} leaves "
+                             f"{_fmt(h)}x{_fmt(w)}", "use a larger factor or input")
+        return Shape(x.c, h, w)
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         return BILINEAR_OPS * y.numel if self.mode == "bilinear" else 0  # nearest: copies

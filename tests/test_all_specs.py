@@ -30,8 +30,8 @@ def test_spec_properties(name: str) -> None:
     assert r.totals.peak_activation_bytes <= r.totals.activation_bytes
     # Params do not depend on the input resolution, except a fully connected layer's over a
     # spatial map (AlexNet, VGG, a fixed 7x7 pool before the classifier): its input grows.
-    h = r.input[1]
-    other = analyze(spec, resolution=h + 32)
+    h, w = r.input[1], r.input[2]
+    other = analyze(spec, resolution=(h + 32, w + 32))
     assert other.totals.macs > r.totals.macs
     assert len(other.layers) == len(r.layers)
     for before, after in zip(r.layers, other.layers, strict=True):
@@ -48,10 +48,11 @@ def test_vectorized_resolution_matches_scalar(name: str) -> None:
     """One pass with numpy arrays of sizes equals one pass per size, through the same rules."""
     spec = load_spec(name)
     graph = build_graph(spec)
-    base = graph.layers[0].op.height
-    sizes = np.array([base, base + 32, base + 64], dtype=np.int64)
-    (shaped,) = shape_graph(graph, Shape(graph.layers[0].op.channels, sizes, sizes))
+    first = graph.layers[0].op
+    steps = np.array([0, 32, 64], dtype=np.int64)
+    heights, widths = first.height + steps, first.width + steps  # the spec's aspect kept
+    (shaped,) = shape_graph(graph, Shape(first.channels, heights, widths))
     vector = sum(metrics.macs(shaped.graph, shaped.shapes).values())
-    for i, s in enumerate(sizes):
-        scalar = analyze(spec, resolution=int(s)).totals.macs
-        assert int(np.broadcast_to(vector, sizes.shape)[i]) == scalar
+    for i, (h, w) in enumerate(zip(heights, widths, strict=True)):
+        scalar = analyze(spec, resolution=(int(h), int(w))).totals.macs
+        assert int(np.broadcast_to(vector, steps.shape)[i]) == scalar

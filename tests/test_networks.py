@@ -181,6 +181,17 @@ FRAMEWORK_TOTALS = [
     ("deeplab_v2_vgg16", None, 80_120_358_592, 37_877_652, 37_877_652),
     ("deeplab_v2_resnet101", None, 75_135_808_704, 44_048_532, 43_943_188),
     ("pspnet_resnet101", "cityscapes", 516_405_924_032, 65_707_475, 65_596_627),
+    # The parameters of these five equal the released Caffe prototxts' layers summed by hand
+    # (convolution and deconvolution weights and biases, BN scale and shift, PReLU slopes):
+    # pspnet101_VOC2012_473, TimoSaemann/ENet enet_deploy, fyu/dilation dilation10_cityscapes,
+    # and hszhao/ICNet icnet_cityscapes_bnnomerge (its input Scale layer left out).
+    ("pspnet_resnet101", "voc", 516_414_218_432, 65_708_501, 65_597_653),
+    ("enet", None, 4_006_920_192, 372_551, 363_815),
+    ("dilation_vgg16", "context-cityscapes", 592_007_798_784, 134_373_043, 134_373_043),
+    ("icnet", None, 29_811_584_064, 6_699_987, 6_671_443),  # icnet_cityscapes_bnnomerge
+    # torchvision's resnet101 without its FC (42,500,160) + three 1x1 scorers (75,327) + the
+    # three bilinear deconvolutions (2 x 21 x 21 x 4 x 4 + 21 x 21 x 16 x 16 = 127,008).
+    ("fcn8s_resnet101", None, 40_088_227_840, 42_702_495, 42_597_151),
 ]
 
 
@@ -495,6 +506,15 @@ SHAPES = [
     ("xception", "middle_8.add", (728, 19, 19)),
     ("xception", "exit1.add", (1024, 10, 10)),
     ("xception", "exit_sep2.relu_out", (2048, 10, 10)),
+    # ENet Table 1 (at 512x1024, so every width is twice the table's 512x512 one)
+    ("enet", "initial.prelu", (16, 256, 512)),
+    ("enet", "bottleneck1_0_prelu", (64, 128, 256)),
+    ("enet", "bottleneck2_0_prelu", (128, 64, 128)),
+    ("enet", "bottleneck2_3.main_a", (32, 62, 130)),  # 5x1 with pad 1 on both axes
+    ("enet", "bottleneck3_8.prelu", (128, 64, 128)),
+    ("enet", "bottleneck4_0_relu", (64, 128, 256)),
+    ("enet", "bottleneck5_0_relu", (16, 256, 512)),
+    ("enet", "fullconv", (19, 512, 1024)),
     # GoogLeNet Table 1
     ("googlenet", "pool2", (192, 28, 28)),
     ("googlenet", "inception_3a.concat", (256, 28, 28)),

@@ -258,6 +258,22 @@ def test_upsample_nearest_is_free_and_bilinear_is_seven_ops_per_output() -> None
         OPS["upsample"](factor=2).infer((x, x))
 
 
+def test_upsample_factor_rules() -> None:
+    """floor(n x factor) as PyTorch's scale_factor; with corners, (n - 1) x factor + 1 as
+    align_corners and Caffe's Interp (ICNet's shrink_factor 2 and zoom_factor 2 and 4)."""
+    up = OPS["upsample"]
+    assert up(factor=0.5).infer((Shape(3, 1025, 2049),)) == Shape(3, 512, 1024)
+    assert up(factor=0.5, corners=True).infer((Shape(3, 1025, 2049),)) == Shape(3, 513, 1025)
+    assert up(factor=0.5, corners=True).infer((Shape(3, 130, 258),)) == Shape(3, 65, 129)
+    assert up(factor=2, corners=True).infer((Shape(256, 33, 65),)) == Shape(256, 65, 129)
+    assert up(factor=4, corners=True).infer((Shape(19, 257, 513),)) == Shape(19, 1025, 2049)
+    assert up(factor=1.5).infer((Shape(8, 7, 9),)) == Shape(8, 10, 13)
+    with pytest.raises(ShapeError, match="upsample factor -2 is not positive"):
+        up(factor=-2).infer((Shape(8, 7, 9),))
+    with pytest.raises(ShapeError, match="upsample by 0.1 of 7x9 leaves 0x0"):
+        up(factor=0.1).infer((Shape(8, 7, 9),))
+
+
 def test_unpool_restores_its_pools_input_size() -> None:
     unpool, x = OPS["unpool"](), Shape(64, 7, 7)
     assert unpool.infer((x, x)) == Shape(64, 14, 14)
