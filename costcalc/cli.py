@@ -692,8 +692,9 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 @spec_settings
 def validate(spec: str, width: float | None, resolution: Any, variant: str | None,
              sets: dict[str, Any]) -> None:
-    """Check a spec (schema, expressions, shapes) without reporting."""
-    result = analyze(spec, width=width, resolution=resolution, args=sets, variant=variant)
+    """Check a spec (schema, expressions, shapes, `density:` names) without reporting."""
+    result = analyze(spec, width=width, resolution=resolution, args=sets, variant=variant,
+                     size=ModelSize())  # a size report resolves the spec's density names
     click.echo(f"ok: {result.network}, {len(result.layers)} layers, output "
                f"{'x'.join(map(str, result.layers[-1].output))}")
 

@@ -318,3 +318,23 @@ def test_cli_sweep_of_deployment_settings() -> None:
                           (["--metric", "latency_ms"], "need a roofline")):
         r = runner.invoke(main, ["sweep", "cifar10_micro", *args])
         assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_validate_checks_density_names_and_bundled_variants_resolve(tmp_path) -> None:
+    """`costcalc validate` resolves a spec's density names (located, exit 1); every bundled
+    variant that declares densities resolves them."""
+    from costcalc.bundled import bundled_specs
+    from costcalc.spec import load_spec
+
+    bad = tmp_path / "pruned.yaml"
+    bad.write_text(SPEC_WITH_DENSITY.replace("p.b: 1/8", "p.c: 1/8"))
+    r = CliRunner().invoke(main, ["validate", str(bad)])
+    assert r.exit_code == 1 and f"{bad}:14: density: the network has no layer" in r.stderr
+    checked = 0
+    for path in bundled_specs():
+        spec = load_spec(path)
+        for name, variant in spec.variants.items():
+            if variant.density:
+                analyze(spec, variant=name, size=ModelSize())
+                checked += 1
+    assert checked >= 2
