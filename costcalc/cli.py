@@ -19,7 +19,7 @@ import click
 
 from . import limits
 from .bundled import bundled_specs, resolve
-from .deployment import STORAGE, Transfer
+from .deployment import STORAGE, ModelSize, Transfer, parse_densities
 from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import COUNT_PROFILES, PARAM_CONVENTIONS
@@ -439,7 +439,8 @@ def deploy_options(func):
                           "Any size option adds the model-size metrics (docs/deploy.md)."),
         click.option("--density", "densities", multiple=True, metavar="[NAME=]D",
                      help="Fraction of weights kept after pruning, in (0, 1]: 0.35 for every "
-                          "layer, or NAME=0.2 for a layer or block (repeatable)."),
+                          "layer, or NAME=0.2 for a layer or block (repeatable); overrides "
+                          "the spec's density: for the layers it names."),
         click.option("--storage", type=click.Choice(STORAGE), default=None,
                      help="dense (every weight, zeros included; default) or sparse (Deep "
                           "Compression: codebook, codes, relative indices, fillers)."),
@@ -665,6 +666,14 @@ def import_onnx(model: Path, output: Path | None) -> None:
     write_output(import_model(model), output)
 
 
+def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--peak and --bandwidth: the roofline's rates, overriding the --hardware profile's."""
+    func = click.option("--bandwidth", type=float, default=None,
+                        help="Memory bandwidth in bytes/s (overrides the profile's).")(func)
+    return click.option("--peak", type=float, default=None,
+                        help="Peak MAC/s (overrides the profile's).")(func)
+
+
 @main.command()
 @click.argument("spec")
 @spec_settings
@@ -672,9 +681,7 @@ def import_onnx(model: Path, output: Path | None) -> None:
 @click.option("--hardware", "profile", default=None,
               help="A profile with peak_macs_per_s and bandwidth_bytes_per_s (bundled name or "
                    "file), for the roofline.")
-@click.option("--peak", type=float, default=None, help="Peak MAC/s (overrides the profile's).")
-@click.option("--bandwidth", type=float, default=None,
-              help="Memory bandwidth in bytes/s (overrides the profile's).")
+@rate_options
 @click.option("--efficiency", type=float, default=1.0, show_default=True,
               help="Fraction of the peak a layer reaches, in (0, 1].")
 @click.option("--calibrate", "times", type=click.Path(dir_okay=False, path_type=Path),
@@ -702,22 +709,20 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             holdout: tuple[str, ...], predict_times: Path | None, clock_ratio: float,
             clock_hz: float | None, view: View) -> None:
     """Roofline latency per layer, and a least-squares calibration (docs/deploy.md)."""
-    from .deployment import Roofline
-    from .latency import fit, read_times, render_fit, timed_points
+    from .latency import device_roofline, fit, read_times, render_fit, timed_points
 
     device = load_profile(profile) if profile is not None else None
-    peak = peak if peak is not None else device and device.peak_macs_per_s
-    bandwidth = bandwidth if bandwidth is not None else device and device.bandwidth_bytes_per_s
-    if (peak is None or bandwidth is None) and times is None:
-        missing = " and ".join(n for n, v in (("peak_macs_per_s", peak),
-                                               ("bandwidth_bytes_per_s", bandwidth)) if v is None)
+    roofline = device_roofline(device, peak, bandwidth, efficiency)
+    if roofline is None and times is None:
+        missing = " and ".join(n for n, v in (
+            ("peak_macs_per_s", peak or device and device.peak_macs_per_s),
+            ("bandwidth_bytes_per_s", bandwidth or device and device.bandwidth_bytes_per_s))
+            if v is None)
         where = f"profile {device.name} ({device.file}) has no {missing}" if device else \
             "no device given"
         raise CostcalcError(f"latency: {where}", "pass --hardware with a profile that has "
                             "peak_macs_per_s and bandwidth_bytes_per_s, or --peak and "
                             "--bandwidth, or --calibrate times.csv")
-    roofline = None if peak is None or bandwidth is None else \
-        Roofline(peak, bandwidth, efficiency, device.name if device else "")
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, latency=roofline,
                      weight_dtype=weight_dtype, act_dtype=act_dtype)
@@ -748,8 +753,9 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 @spec_settings
 def validate(spec: str, width: float | None, resolution: Any, variant: str | None,
              sets: dict[str, Any]) -> None:
-    """Check a spec (schema, expressions, shapes) without reporting."""
-    result = analyze(spec, width=width, resolution=resolution, args=sets, variant=variant)
+    """Check a spec (schema, expressions, shapes, `density:` names) without reporting."""
+    result = analyze(spec, width=width, resolution=resolution, args=sets, variant=variant,
+                     size=ModelSize())  # a size report resolves the spec's density names
     click.echo(f"ok: {result.network}, {len(result.layers)} layers, output "
                f"{'x'.join(map(str, result.layers[-1].output))}")
 
@@ -892,6 +898,27 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="Local processes to run chunks in.")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: on a terminal, for long sweeps).")
+@click.option("--weight-bits", "weight_bits", metavar="BITS",
+              help="Model size at these weight widths: a list or a range, e.g. 32,16,8,4 "
+                   "(adds the size metrics: model_bytes, model_mb, ...).")
+@click.option("--density", "densities", multiple=True, metavar="[NAME=]D",
+              help="NAME=D fixes a layer's or block's density (repeatable); a bare list or "
+                   "range (0.2:1:0.2) is an axis of the density of every layer.")
+@click.option("--storage", type=click.Choice(STORAGE), default=None,
+              help="dense (default) or sparse (Deep Compression) storage for the size.")
+@click.option("--index-bits", "index_bits", metavar="BITS",
+              help="Sparse relative-index widths: a list or a range (default 4).")
+@click.option("--pdu", "pdus", metavar="BYTES",
+              help="Packet payloads: a list or a range (adds transfer_bytes, cut_packets, ...).")
+@click.option("--cut", default=None, help="Split after this layer (needs --pdu).")
+@click.option("--hardware", "profile", default=None,
+              help="A hardware profile: energy and traffic, and the roofline latency when it "
+                   "has peak_macs_per_s and bandwidth_bytes_per_s.")
+@rate_options
+@click.option("--efficiency", "efficiencies", metavar="E",
+              help="Fractions of the peak reached: a list or a range (default 1).")
+@click.option("--count", type=click.Choice(COUNT_PROFILES), default="costcalc",
+              show_default=True, help="netscope: Netscope's counts can be swept too.")
 @format_option(Format, Format.table)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
@@ -901,12 +928,18 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
                   weight_dtype: str | None, act_dtype: str | None, params: str, metric: str,
                   where: str | None, pareto: str | None,
                   sample: int | None, seed: int, chunk: int, max_configs: int, yes: bool,
-                  on_invalid: str, workers: int, progress: bool | None, fmt: Format,
+                  on_invalid: str, workers: int, progress: bool | None,
+                  weight_bits: str | None, densities: tuple[str, ...], storage: str | None,
+                  index_bits: str | None, pdus: str | None, cut: str | None,
+                  profile: str | None, peak: float | None, bandwidth: float | None,
+                  efficiencies: str | None, count: str, fmt: Format,
                   output: Path | None) -> None:
-    """Metrics over a grid of widths x resolutions (x batches, x spec arguments)."""
+    """Metrics over a grid of widths x resolutions (x batches, x spec arguments, x deployment
+    settings: weight bits, density, index bits, PDU, efficiency)."""
     import importlib
     import sys
 
+    from .latency import device_roofline
     from .render import render_sweep
 
     sw = importlib.import_module("costcalc.sweep")  # the module: costcalc.sweep is the function
@@ -914,16 +947,34 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
     if workers < 1:
         raise CostcalcError(f"--workers must be at least 1, got {workers}")
     model = load_spec(spec)
+    fixed = tuple(d for d in densities if "=" in d)
+    axes = {name: sw.parse_values(text, f"--{name.replace('_', '-')}", integer=integer)
+            for name, text, integer in (("weight_bits", weight_bits, True),
+                                        ("density", ",".join(d for d in densities
+                                                             if "=" not in d), False),
+                                        ("index_bits", index_bits, True),
+                                        ("pdu", pdus, True), ("efficiency", efficiencies, False))
+            if text}
+    size = None
+    if fixed or storage is not None or {"weight_bits", "index_bits", "density"} & set(axes):
+        size = {"density": dict(parse_densities(fixed)), "storage": storage or "dense"}
+    if cut is not None and pdus is None:
+        raise CostcalcError("--cut needs --pdu (the packet payload in bytes)",
+                            "add e.g. --pdu 116")
+    device = load_profile(profile) if profile is not None else None
+    roofline = device_roofline(device, peak, bandwidth, 1.0)
     grid = sw.Grid(
         sw.parse_values(widths, "--width") if widths else sw.default_widths(model, variant),
         sw.parse_sizes(resolutions) if resolutions else sw.default_sizes(model, variant),
         sw.parse_values(batches, "--batch", integer=True),
-        tuple(_parse_set_axes(sets).items()))
+        tuple(_parse_set_axes(sets).items()), tuple(axes.items()))
     keys, front = _names(metric), _names(pareto)
     job = sw.plan(model, grid, dtype=dtype, params=params, variant=variant,
                   keys=sw.needed_keys(keys, grid, where, front), chunk=chunk, sample=sample,
-                  seed=seed, max_configs=10**18 if yes else max_configs,
-                  weight_dtype=weight_dtype, act_dtype=act_dtype)
+                  seed=seed, max_configs=10**18 if yes else max_configs, hardware=profile,
+                  size=size, transfer=None if cut is None else {"pdu": 1, "cut": cut},
+                  latency=roofline, count=count, weight_dtype=weight_dtype,
+                  act_dtype=act_dtype)
     show = sys.stderr.isatty() and len(job) >= SWEEP_PROGRESS_CONFIGS if progress is None \
         else progress
     if show:

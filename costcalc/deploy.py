@@ -26,13 +26,16 @@ a chain: the cut layer's output; with no later layer, the network's outputs).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .deployment import BIAS_BITS, ModelSize, Transfer
-from .errors import CostcalcError, did_you_mean
+import numpy as np
+
+from .deployment import BIAS_BITS, Density, ModelSize, Transfer
+from .errors import CostcalcError, Problem, SpecError, did_you_mean
 from .metrics import Context, macs, nbytes, params
+from .ops import Dim, any_true
 
 HEADER_BYTES = 4  # per stored layer: its entry count, a uint32 (the released file's header)
 PARTS = ("weights", "indices", "codebook", "other", "header")
@@ -55,25 +58,41 @@ def _size(ctx: Context) -> ModelSize:
     return size
 
 
+def declared(ctx: Context, size: ModelSize) -> tuple[Density, ...]:
+    """Every density declaration that applies: the settings' (command line, papers row: level
+    0), then the graph's (a spec's variant, 1, and its top-level `density:`, 2)."""
+    return (*(Density(name, value) for name, value in size.density), *ctx.graph.density)
+
+
+def _fail(entry: Density, what: str, fix: str) -> CostcalcError:
+    if entry.level == 0:
+        return CostcalcError(f"{entry.where}: {what}", fix)
+    return SpecError(Problem(entry.file, entry.line, f"density: {what}", fix))
+
+
 def densities(ctx: Context, size: ModelSize) -> dict[str, Fraction]:
-    """Each layer's density: the longest density name that is the layer or a block around it.
-    A name that matches no layer, or only layers without weights, is an error."""
+    """Each layer's density, from one mechanism for the command line and the spec: among the
+    declarations that name the layer or a block around it, the lowest level (the command line
+    over a variant over the spec), then the longest name. A name that matches no layer, or only
+    layers without weights, is an error (located at the spec's line for a spec's)."""
     weights = {name: c.weights for name, c in ctx.counts.items()}
     names = list(weights)
-    for key, _ in size.density:
-        matched = [n for n in names if not key or n == key or n.startswith(key + ".")]
+    entries = declared(ctx, size)
+    for entry in entries:
+        matched = [n for n in names if entry.covers(n)]
         if not matched:
             blocks = {n.rsplit(".", i)[0] for n in names for i in range(n.count(".") + 1)}
-            raise CostcalcError(f"--density {key}=...: {ctx.graph.file} has no layer or block "
-                                f"named '{key}'", did_you_mean(key, blocks))
-        if not any(weights[n] for n in matched):
-            raise CostcalcError(f"--density {key}=...: '{key}' has no weights to prune",
-                                "name a conv or fc layer, or a block that holds one")
+            where = f"{ctx.graph.file} has" if entry.level == 0 else "the network has"
+            raise _fail(entry, f"{where} no layer or block named '{entry.name}'",
+                        did_you_mean(entry.name, blocks))
+        if not any(any_true(weights[n]) for n in matched):
+            raise _fail(entry, f"'{entry.name}' has no weights to prune",
+                        "name a conv or fc layer, or a block that holds one")
     out = {}
     for name in names:
-        best = max(((len(k), d) for k, d in size.density
-                    if not k or name == k or name.startswith(k + ".")), default=(0, Fraction(1)))
-        out[name] = best[1]
+        covering = [e for e in entries if e.covers(name)]
+        out[name] = min(covering, key=lambda e: (e.level, -len(e.name))).value \
+            if covering else Fraction(1)
     return out
 
 
@@ -99,25 +118,40 @@ def _stored(ctx: Context) -> dict[str, Stored]:
     size = _size(ctx)
     density = densities(ctx, size)
     convention = params(ctx.graph, ctx.counts, ctx.params)
-    b, ib = size.weight_bits, size.index_bits
     out = {}
     for name, counts in ctx.counts.items():
         w = counts.weights
         counted = ctx.params != "paper" or "weights" in (ctx.graph.paper_params or ())
         other = convention[name] - (w if counted else 0)  # biases, batch norm
-        kept = math.ceil(density[name] * w)  # at least the density: Table 1's counts
-        parts = dict.fromkeys(PARTS, 0)
+        kept, fillers, entries, *coded = _elementwise(
+            lambda n, d=density[name]: _store(n, d, size), w)
+        parts = dict(zip(("weights", "indices", "codebook", "header"), coded, strict=True))
         parts["other"] = nbytes(other, BIAS_BITS)
-        if size.storage == "dense" or w == 0:
-            fillers, entries = 0, w
-            parts["weights"] = nbytes(w, b)
-        else:
-            fillers = expected_fillers(kept, density[name], ib)
-            entries = kept + fillers
-            parts |= {"weights": nbytes(entries, b), "indices": nbytes(entries, ib),
-                      "codebook": 2 ** b * 4, "header": HEADER_BYTES}
-        out[name] = Stored(kept, fillers, entries, other, parts)
+        out[name] = Stored(kept, fillers, entries, other, {p: parts[p] for p in PARTS})
     return out
+
+
+def _store(weights: int, density: Fraction, size: ModelSize) -> tuple[int, ...]:
+    """One layer's kept weights, fillers, entries and bytes of codes, indices, codebook and
+    header, from its weight count (a Python int)."""
+    kept = -(-weights * density.numerator // density.denominator)  # ceil: Table 1's counts
+    b, ib = size.weight_bits, size.index_bits
+    if size.storage == "dense" or weights == 0:
+        return kept, 0, weights, nbytes(weights, b), 0, 0, 0
+    fillers = expected_fillers(kept, density, ib)
+    entries = kept + fillers
+    return kept, fillers, entries, nbytes(entries, b), nbytes(entries, ib), 2 ** b * 4, \
+        HEADER_BYTES
+
+
+def _elementwise(fn: Callable[[int], tuple[int, ...]], value: Dim) -> tuple[Dim, ...]:
+    """fn of a Python int, or of every element of a sweep's integer array (int64 results of
+    the same shape): the same exact arithmetic as one configuration."""
+    if not isinstance(value, np.ndarray):
+        return fn(value)
+    rows = [fn(int(v)) for v in value.ravel()]
+    return tuple(np.asarray(column, dtype=np.int64).reshape(value.shape)
+                 for column in zip(*rows, strict=True))
 
 
 def kept_weights(ctx: Context) -> dict[str, int]:

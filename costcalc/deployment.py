@@ -70,12 +70,41 @@ def parse_densities(items: Iterable[str] | Mapping[str, Any]) -> tuple[tuple[str
 
 
 @dataclass(frozen=True, slots=True)
+class Density:
+    """One density declaration: the fraction of weights kept in a layer, or in every weighted
+    layer inside a block (`name`; "" = every layer), with its precedence and where it was
+    written. `level` 0 is the command line (or a papers row, the API), 1 a spec's variant, 2
+    the spec's top-level `density:`; a layer takes the lowest level that names it or a block
+    around it, and within a level the longest name. `file`/`line`: where a spec wrote it."""
+
+    name: str
+    value: Fraction
+    level: int = 0
+    file: str = ""
+    line: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, Fraction) or not 0 < self.value <= 1:
+            raise CostcalcError(f"bad density entry {(self.name, self.value)!r}",
+                                "build densities with deployment.parse_density")
+
+    def covers(self, layer: str) -> bool:
+        return not self.name or layer == self.name or layer.startswith(self.name + ".")
+
+    @property
+    def where(self) -> str:
+        """How an error names this declaration: `--density NAME=...` or the spec's line."""
+        return f"--density {self.name or '*'}=..." if self.level == 0 else "density"
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSize:
     """How the weights are stored (docs/deploy.md, "Model size").
 
     weight_bits  bits per stored weight (dense) or per code (sparse: a codebook index)
     density      (layer or block name, fraction kept); "" applies to every layer; the longest
-                 matching name wins. Unnamed layers keep every weight
+                 matching name wins. These override a spec's `density:` (Density, level 0);
+                 layers no declaration names keep every weight
     storage      dense: every weight at weight_bits, zeros included; sparse: Deep
                  Compression's format (codebook, codes, relative indices, fillers)
     index_bits   width of a relative index (sparse): a gap above 2^index_bits takes fillers

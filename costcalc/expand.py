@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import limits
+from .deployment import Density
 from .dims import ALPHA, Channels, Scaled, field_value, is_known
 from .errors import CostcalcError, Problem, SpecError, capped, did_you_mean
 from .graph import Condition, Graph, Layer
@@ -90,7 +91,8 @@ def build_graph(spec: Spec, width: float | None = None,
             values[key] = coerce(Number, value, _no_text)
         except FieldError as exc:
             raise CostcalcError(f"{spec.file}: argument '{key}': {exc.what}", exc.fix) from None
-    return _Expander(spec, values).run(float(alpha), (size[0], size[1]))
+    density = (*(chosen.density if chosen else ()), *spec.density)  # variant's, then spec's
+    return _Expander(spec, values).run(float(alpha), (size[0], size[1]), density)
 
 
 def check_width(alpha: Any, file: str = "") -> None:
@@ -147,12 +149,13 @@ class _Expander:
     def fail(self, line: int, what: str, fix: str = "") -> SpecError:
         return SpecError(Problem(self.spec.file, line, what, fix))
 
-    def run(self, alpha: float, size: tuple[int, int]) -> Graph:
+    def run(self, alpha: float, size: tuple[int, int], density: tuple[Density, ...] = ()
+            ) -> Graph:
         root = _Scope("", {"input": "input"}, {**self.args, "alpha": ALPHA}, None)
         self.add(Layer("input", Input(self.spec.channels, *size), (), 1))
         self.expand(self.spec.layers, root, "input", ())
         return Graph(self.spec.name, self.spec.source, self.spec.file, tuple(self.layers),
-                     alpha, self.spec.paper_params)
+                     alpha, self.spec.paper_params, density)
 
     def add(self, layer: Layer) -> str:
         if len(self.layers) >= self.max_layers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .deployment import Density
 from .errors import Problem, SpecError
 from .ops import OpBase
 
@@ -46,6 +47,7 @@ class Graph:
     layers: tuple[Layer, ...]
     width: float = 1.0
     paper_params: tuple[str, ...] | None = None  # ParamCounts fields the paper counted
+    density: tuple[Density, ...] = ()  # the spec's `density:` (its variant's first)
 
     def __post_init__(self) -> None:
         # Invariants, checked once at construction (like torch.fx's lint()).

@@ -90,6 +90,10 @@ def spec_schema() -> dict[str, Any]:
         "type": "object", "additionalProperties": False, "properties": {
             "when": _hint(bool, "when"), "shortcut": entries, "merge": {"enum": list(MERGES)},
             "act": {"enum": list(ACTS)}}}]}
+    # `density:` (docs/deploy.md): layer or block name ("*": every layer) -> fraction kept
+    density = {"type": "object", "additionalProperties": {"anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        {"type": "string", "pattern": r"^\s*([0-9]*\.?[0-9]+%?|[0-9]+/[0-9]+)\s*$"}]}}
     size = {"anyOf": [{"type": "integer", "minimum": 1},
                       {"type": "array", "items": {"type": "integer", "minimum": 1},
                        "minItems": 2, "maxItems": 2}]}
@@ -111,7 +115,8 @@ def spec_schema() -> dict[str, Any]:
             "type": "object", "additionalProperties": False, "properties": {
                 "width": {"type": "number", "exclusiveMinimum": 0}, "resolution": size,
                 "args": {"type": "object", "additionalProperties": number},
-                "description": {"type": "string"}}}},
+                "description": {"type": "string"}, "density": density}}},
+        "density": density,
         "defaults": {"type": "object", "additionalProperties": False,
                      "properties": {kind: _op(kind, with_common=False)
                                     for kind in sorted(SCHEMAS)}},

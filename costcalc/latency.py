@@ -26,13 +26,27 @@ from pathlib import Path
 
 import numpy as np
 
+from .deployment import Roofline
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
+from .hardware import Profile
 from .metrics import Context, _moved_bytes, macs
-from .ops import Input, Pool, as_pair
+from .ops import Dim, Input, Pool, as_pair, maximum
 
 FEATURES = ("macs", "pooled", "bytes", "elements")
 FEATURE_TEXT = {"macs": "per MAC", "pooled": "per pooled element", "bytes": "per byte moved",
                 "elements": "per output element of other layers"}
+
+
+def device_roofline(device: Profile | None, peak: float | None, bandwidth: float | None,
+                    efficiency: float = 1.0) -> Roofline | None:
+    """The roofline of a hardware profile's rates, `peak` and `bandwidth` overriding them;
+    None when either rate is missing (the caller says what that means)."""
+    peak = peak if peak is not None else device.peak_macs_per_s if device else None
+    bandwidth = bandwidth if bandwidth is not None else \
+        device.bandwidth_bytes_per_s if device else None
+    if peak is None or bandwidth is None:
+        return None
+    return Roofline(peak, bandwidth, efficiency, device.name if device else "")
 
 
 def _roofline(ctx: Context):
@@ -66,13 +80,18 @@ def memory_ms(ctx: Context) -> dict[str, float]:
     return {name: m for name, (_, m) in _times(ctx).items()}
 
 
-def latency_ms(ctx: Context) -> dict[str, float]:
-    return {name: max(c, m) for name, (c, m) in _times(ctx).items()}
+def latency_ms(ctx: Context) -> dict[str, Dim]:
+    return {name: maximum(c, m) for name, (c, m) in _times(ctx).items()}
 
 
-def compute_bound(ctx: Context) -> dict[str, int]:
-    """1 where the compute time bounds the layer, 0 where memory does (or it takes no time)."""
-    return {name: int(c >= m and c > 0) for name, (c, m) in _times(ctx).items()}
+def compute_bound(ctx: Context) -> dict[str, Dim]:
+    """1 where the compute time bounds the layer, 0 where memory does (or it takes no time);
+    elementwise over a sweep's arrays."""
+    out: dict[str, Dim] = {}
+    for name, (c, m) in _times(ctx).items():
+        bound = (np.asarray(c) >= m) & (np.asarray(c) > 0)
+        out[name] = bound.astype(np.int64) if bound.ndim else int(bound)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +180,10 @@ def read_times(path: str | Path) -> tuple[str, list[tuple[str, float, int]]]:
             problems.append(Problem(file, line, f"expected 2 fields ({kind},ms), got {len(row)}"))
             continue
         name, text_ms = row[0].strip(), row[1].strip()
+        if not name:
+            problems.append(Problem(file, line, f"a row without a {kind} name",
+                                    f"write `{kind},ms` rows such as `conv1,55`"))
+            continue
         try:
             ms = float(text_ms)
         except ValueError:

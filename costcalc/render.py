@@ -785,7 +785,7 @@ def sweep_columns(result: SweepResult) -> dict[str, list[Any]]:
     then width and resolution (224, or HxW when not square)."""
     grid = result.grid
     out: dict[str, list[Any]] = {}
-    for name, values in () if grid is None else grid.args:
+    for name, values in () if grid is None else grid.named_axes:
         if len(values) > 1:
             out[name] = result.args[name].tolist()
     if grid is not None and len(grid.batches) > 1:
@@ -814,7 +814,8 @@ def _sweep_grid(result: SweepResult, key: str) -> tuple[list[str], list[list[str
     complete and one metric is shown; else None (a long table)."""
     grid = result.grid
     if grid is None or len(result) != result.configs or len(grid.batches) > 1 or \
-            any(len(v) > 1 for _, v in grid.args) or len(grid.alphas) < 2 or len(grid.sizes) < 2:
+            any(len(v) > 1 for _, v in grid.named_axes) or len(grid.alphas) < 2 or \
+            len(grid.sizes) < 2:
         return None
     res = [str(h) if h == w else f"{h}x{w}" for h, w in grid.sizes]
     values = result.totals[key].reshape(len(grid.alphas), len(grid.sizes))

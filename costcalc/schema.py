@@ -289,10 +289,10 @@ MERGES = ("concat", "add")
 PARAM_ROLES = tuple(ParamCounts.__dataclass_fields__)[:3]  # weights, biases, bn
 
 TOP_KEYS = {"version", "name", "source", "description", "input", "width", "defaults", "blocks",
-            "layers", "args", "variants", "paper_params"}
+            "layers", "args", "variants", "paper_params", "density"}
 BLOCK_KEYS = {"args", "repeat", "layers", "residual", "description"}
 RESIDUAL_KEYS = {"when", "shortcut", "merge", "act"}
-VARIANT_KEYS = {"width", "resolution", "args", "description"}
+VARIANT_KEYS = {"width", "resolution", "args", "description", "density"}
 INPUT_KEYS = {"channels", "size"}
 WIDTH_KEYS = {"multiplier": float, "round": Literal[ROUNDING], "divisor": int, "min": int}
 PARALLEL_KEYS = {"branches", "merge"}

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from . import limits
 from .bundled import resolve
+from .deployment import Density, parse_density
 from .errors import CostcalcError, Problem, SpecError, capped, did_you_mean
 from .expr import ExprError, Unknown, check_syntax
 from .ops import OPS
@@ -133,6 +134,7 @@ class Variant:
     resolution: int | tuple[int, int] | None
     args: Mapping[str, Any]
     description: str
+    density: tuple[Density, ...] = ()  # the variant's `density:` (level 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,7 @@ class Spec:
     args: Mapping[str, Any]
     variants: Mapping[str, Variant]
     paper_params: tuple[str, ...] | None
+    density: tuple[Density, ...] = ()  # `density:` (level 2), docs/deploy.md
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +307,8 @@ class _Parser:
                     self._width(top.get("width")),
                     {name: b for name, b in blocks.items() if b is not None}, layers, args,
                     self._variants(top.get("variants"), args),
-                    self._paper_params(top.get("paper_params")))
+                    self._paper_params(top.get("paper_params")),
+                    self._density(top.get("density"), "density", 2))
         if self.problems:
             raise SpecError(self.problems)
         return spec
@@ -402,8 +406,24 @@ class _Parser:
                                  did_you_mean(key, args) if args else
                                  "declare it under the top-level `args:`")
             out[name] = Variant(name, width, res, vargs,
-                                self._text(entries.get("description"), "description"))
+                                self._text(entries.get("description"), "description"),
+                                self._density(entries.get("density"), f"{what}: density", 1))
         return out
+
+    def _density(self, node: Node | None, what: str, level: int) -> tuple[Density, ...]:
+        """`density:` (docs/deploy.md): layer or block name ("*": every layer) -> the fraction
+        of weights kept, read as `--density NAME=D` reads it; the names are checked against
+        the graph where the densities are used (deploy.densities)."""
+        out = []
+        for name, value in (self.mapping(node, what) if node is not None else {}).items():
+            try:
+                fraction = parse_density(plain(value))
+            except CostcalcError as exc:
+                self.problem(value.line, f"{what}: '{name}': {exc.what}", exc.fix)
+                continue
+            out.append(Density("" if name == "*" else str(name), fraction, level, self.file,
+                               value.line))
+        return tuple(out)
 
     def _paper_params(self, node: Node | None) -> tuple[str, ...] | None:
         if node is None:

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .deployment import ModelSize, Transfer, as_roofline, as_size, as_transfer, parse_density
 from .errors import CostcalcError, SpecError, did_you_mean
 from .expand import MAX_ALPHA, build_graph
 from .expr import ExprError, evaluate, names_in
@@ -120,17 +121,47 @@ class LargestInvalid(CostcalcError):
 
 @dataclass(frozen=True, slots=True)
 class Grid:
-    """The axes of a sweep. `args` are (name, values) pairs of spec arguments."""
+    """The axes of a sweep. `args` are (name, values) pairs of spec arguments; `settings` are
+    (name, values) pairs of deployment settings (SETTING_AXES: weight bits, density, ...),
+    which change what is measured but not the graph."""
 
     alphas: tuple[float, ...]
     sizes: tuple[tuple[int, int], ...]
     batches: tuple[int, ...] = (1,)
     args: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    settings: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (*(len(v) for _, v in self.args), len(self.batches), len(self.alphas),
+        return (*(len(v) for _, v in self.args), *(len(v) for _, v in self.settings),
+                len(self.batches), len(self.alphas), len(self.sizes))
+
+    @property
+    def points(self) -> int:
+        """Measurement settings per graph and configuration: settings combinations x batches."""
+        n = len(self.batches)
+        for _, values in self.settings:
+            n *= len(values)
+        return n
+
+    @property
+    def folded(self) -> tuple[int, ...]:
+        """`shape` with the settings axes and the batch folded into one axis of `points` (the
+        same flat order): an expansion's configurations are (point, width, resolution)."""
+        return (*(len(v) for _, v in self.args), self.points, len(self.alphas),
                 len(self.sizes))
+
+    @property
+    def named_axes(self) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """The argument and settings axes, outer first."""
+        return self.args + self.settings
+
+    def setting_points(self) -> list[tuple[dict[str, Any], int]]:
+        """Each point's settings-axis values and batch, in flat order (batch innermost)."""
+        names = [n for n, _ in self.settings]
+        return [(dict(zip(names, values, strict=True)), batch)
+                for values in itertools.product(*(v for _, v in self.settings))
+                for batch in self.batches]
 
     def __len__(self) -> int:
         n = 1
@@ -145,13 +176,13 @@ class Grid:
 
     def decode(self, index: np.ndarray) -> dict[str, np.ndarray]:
         """The axis values of configurations given by flat index."""
-        *arg_idx, b, i, j = np.unravel_index(index, self.shape)
+        *axis_idx, b, i, j = np.unravel_index(index, self.shape)
         sizes = np.asarray(self.sizes, dtype=np.int64).reshape(-1, 2)
         out = {"width": np.asarray(self.alphas, dtype=float)[i], "height": sizes[j, 0],
                "input_width": sizes[j, 1],
                "batch": np.asarray(self.batches, dtype=np.int64)[b]}
         out["resolution"] = out["height"]
-        for (name, values), k in zip(self.args, arg_idx, strict=True):
+        for (name, values), k in zip(self.named_axes, axis_idx, strict=True):
             out[name] = np.asarray(values)[k]
         return out
 
@@ -178,7 +209,7 @@ class Job:
 
     spec: Spec
     grid: Grid
-    settings: tuple[Settings, ...]  # one per batch
+    settings: tuple[Settings, ...]  # one per point: settings-axis combination x batch
     keys: tuple[str, ...]
     variant: str | None
     chunks: tuple[Chunk, ...]
@@ -226,24 +257,82 @@ class SweepResult:
 # Planning, running, combining
 
 
+# What each family of metrics needs before a sweep can measure it (report.FAMILIES).
+FAMILY_NEEDS = {
+    "energy": ("a hardware profile", "pass hardware= (a profile name or make_hardware(...)), "
+               "--hardware PROFILE on the command line"),
+    "size": ("a model size", "give --weight-bits, --density, --storage or --index-bits "
+             "(size= in Python)"),
+    "transfer": ("a packet payload", "give --pdu BYTES (transfer= in Python)"),
+    "latency": ("a roofline", "give --hardware with a profile that has peak_macs_per_s and "
+                "bandwidth_bytes_per_s, or --peak and --bandwidth (latency= in Python)"),
+    "netscope": ("Netscope's counting profile", "give --count netscope (count= in Python)"),
+}
+# Deployment settings a sweep can take as axes, and the settings family each belongs to.
+SETTING_AXES = {"weight_bits": "size", "index_bits": "size", "density": "size",
+                "pdu": "transfer", "efficiency": "latency"}
+
+
+def point_settings(values: Mapping[str, Any], batch: int, dtype: str, params: str,
+                   hardware: Any = None, size: Any = None, transfer: Any = None,
+                   latency: Any = None, count: str = "costcalc",
+                   weight_dtype: str | None = None, act_dtype: str | None = None) -> Settings:
+    """The Settings of one sweep point: the fixed settings (as `analyze` takes them) with the
+    settings axes' values in place. A density axis value applies to every layer (overriding
+    the spec's `density:` and any bare --density) and keeps the named ones. A model size
+    without weight bits stores the weights at their dtype, as in `analyze`."""
+    chosen = Settings(batch, dtype, params, weight_dtype=weight_dtype, act_dtype=act_dtype)
+    if isinstance(size, Mapping) and "weight_bits" not in size:
+        size = {**size, "weight_bits": chosen.weight_bits}
+    widths = {k: values[k] for k in ("weight_bits", "index_bits") if k in values}
+    if widths or "density" in values:  # the axes' values first: a base may be valid only so
+        size = replace(size, **widths) if isinstance(size, ModelSize) else \
+            as_size({**(size or {}), **widths})
+        assert size is not None
+        if "density" in values:
+            size = replace(size, density=(("", parse_density(values["density"])),
+                                          *((n, d) for n, d in size.density if n)))
+    size, transfer, latency = as_size(size), as_transfer(transfer), as_roofline(latency)
+    if "pdu" in values:
+        transfer = Transfer(values["pdu"], transfer.cut if transfer else None)
+    if "efficiency" in values:
+        if latency is None:
+            raise CostcalcError("an efficiency axis needs a roofline", FAMILY_NEEDS["latency"][1])
+        latency = replace(latency, efficiency=float(values["efficiency"]))
+    return replace(chosen, hardware=as_hardware(hardware), size=size, transfer=transfer,
+                   latency=latency, count=count)
+
+
 def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
          params: str = "framework", variant: str | None = None,
          keys: Sequence[str] | None = None, chunk: int = DEFAULT_CHUNK,
          sample: int | None = None, seed: int | None = None,
-         max_configs: int = MAX_CONFIGS, hardware: Any = None,
+         max_configs: int = MAX_CONFIGS, hardware: Any = None, size: Any = None,
+         transfer: Any = None, latency: Any = None, count: str = "costcalc",
          weight_dtype: str | None = None, act_dtype: str | None = None) -> Job:
     """Check a sweep's settings and cut its grid (or a random sample of it) into chunks.
     With `hardware` (as `analyze` takes it) the energy and traffic metrics can be swept too;
-    `weight_dtype` and `act_dtype` override `dtype` as `analyze`'s do."""
+    with `size`, `transfer`, `latency` or `count` the deployment families, as `analyze`
+    measures them; `grid.settings` sweeps their SETTING_AXES. `weight_dtype` and `act_dtype`
+    override `dtype` as `analyze`'s do."""
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
     check_metric_keys(keys)
+    for name, values in grid.settings:
+        if name not in SETTING_AXES:
+            raise CostcalcError(f"unknown settings axis '{name}'",
+                                did_you_mean(name, SETTING_AXES))
+        if not values:
+            raise CostcalcError(f"settings axis '{name}' has no values")
     chosen = as_hardware(hardware)
-    settings = tuple(Settings(b, dtype, params, chosen, weight_dtype=weight_dtype,
-                              act_dtype=act_dtype) for b in grid.batches)
+    settings = tuple(point_settings(values, b, dtype, params, chosen, size, transfer, latency,
+                                    count, weight_dtype, act_dtype)
+                     for values, b in grid.setting_points())
+    known = {m.key: m.family for m in METRICS}
     if unmeasured := [k for k in keys if k not in {m.key for m in measured(settings[0])}]:
-        raise CostcalcError(f"{', '.join(unmeasured)} need a hardware profile",
-                            "pass hardware= (a profile name or make_hardware(...))")
+        family = known[unmeasured[0]]
+        need, fix = FAMILY_NEEDS[family]
+        raise CostcalcError(f"{', '.join(unmeasured)} need {need}", fix)
     if not grid.alphas or any(not 0 < a <= MAX_ALPHA for a in grid.alphas):
         raise CostcalcError(f"a sweep needs widths in (0, {MAX_ALPHA}]",
                             "give widths such as 0.25:1.0:0.05")
@@ -275,7 +364,7 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
 
 def _chunks(grid: Grid, chunk: int) -> tuple[Chunk, ...]:
     k, r = len(grid.alphas), len(grid.sizes)
-    per_config = len(grid.batches)
+    per_config = grid.points
     cols = min(r, max(1, chunk // per_config))
     rows = min(k, max(1, chunk // (per_config * cols)))
     return tuple(Chunk(c, (i, min(i + rows, k)), (j, min(j + cols, r)))
@@ -305,7 +394,7 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
     assert isinstance(base, Input)
     alphas = np.asarray(grid.alphas, dtype=float)
     sizes = np.asarray(grid.sizes, dtype=np.int64).reshape(-1, 2)
-    nb = len(grid.batches)
+    nb = grid.points  # measurement settings: settings-axis combinations x batches
     if chunk.points is None:
         (i0, i1), (j0, j1) = chunk.rows, chunk.cols
         alpha = alphas[i0:i1, None]
@@ -313,10 +402,10 @@ def run_chunk(job: Job, chunk: Chunk) -> ChunkResult:
         local = (i1 - i0, j1 - j0)
         rows, cols = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), indexing="ij")
         flat = [np.ravel_multi_index((*_combo_index(grid, chunk.combo), b, rows.ravel(),
-                                      cols.ravel()), grid.shape) for b in range(nb)]
+                                      cols.ravel()), grid.folded) for b in range(nb)]
     else:
         points = np.asarray(chunk.points, dtype=np.int64)
-        *_, b_idx, i, j = np.unravel_index(points, grid.shape)
+        *_, b_idx, i, j = np.unravel_index(points, grid.folded)
         alpha, h, w = alphas[i], sizes[j, 0], sizes[j, 1]
         local = (len(points),)
         flat = [points[b_idx == b] for b in range(nb)]
@@ -439,7 +528,7 @@ def describe(grid: Grid, index: int) -> str:
     axes = grid.decode(np.asarray([index]))
     text = (f"width {axes['width'][0]:g}, {axes['height'][0]}x{axes['input_width'][0]}, "
             f"batch {axes['batch'][0]}")
-    return text + "".join(f", {name}={axes[name][0]}" for name, _ in grid.args)
+    return text + "".join(f", {name}={axes[name][0]}" for name, _ in grid.named_axes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +537,7 @@ def describe(grid: Grid, index: int) -> str:
 
 def check_where(where: str, keys: Sequence[str], grid: Grid) -> tuple[str, ...]:
     """The metrics a --where expression needs (checked: known names, boolean result)."""
-    allowed = {m.key for m in METRICS} | set(AXIS_NAMES) | {n for n, _ in grid.args}
+    allowed = {m.key for m in METRICS} | set(AXIS_NAMES) | {n for n, _ in grid.named_axes}
     try:
         used = names_in(where)
     except ExprError as exc:
@@ -556,7 +645,7 @@ class _Reducer:
             f"{describe(job.grid, self.first_invalid[0])}: {self.first_invalid[1]}"
         return SweepResult(job.spec.name, axes["width"], axes["height"], axes["input_width"],
                            totals, len(self.structures), axes["batch"],
-                           {n: axes[n] for n, _ in job.grid.args}, index, job.configs,
+                           {n: axes[n] for n, _ in job.grid.named_axes}, index, job.configs,
                            self.invalid, first, job.grid)
 
 
@@ -593,7 +682,7 @@ def run(job: Job, *, where: str | None = None, pareto: Sequence[str] = (),
     def report(results: Iterator[ChunkResult]) -> Iterator[ChunkResult]:
         for chunk, result in zip(job.chunks, results, strict=True):
             if progress is not None:
-                progress(len(chunk) * len(job.grid.batches) if chunk.points is None
+                progress(len(chunk) * job.grid.points if chunk.points is None
                          else len(chunk))
             yield result
 
@@ -641,10 +730,13 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
           where: str | None = None, pareto: Sequence[str] = (), on_invalid: str = "error",
           sample: int | None = None, seed: int | None = None,
           max_configs: int = MAX_CONFIGS, workers: int = 1, hardware: Any = None,
+          size: Any = None, transfer: Any = None, latency: Any = None, count: str = "costcalc",
+          setting_axes: Mapping[str, Sequence[Any]] | None = None,
           weight_dtype: str | None = None, act_dtype: str | None = None) -> SweepResult:
-    """The metrics `keys` (default: every declared metric) of `spec` at each configuration of
-    the grid alphas x resolutions (x `batches`, x every combination of `arg_axes`, each a spec
-    argument's values; `args` fixes others). See `plan` and `run` for the rest."""
+    """The metrics `keys` (default: every metric measured at these settings) of `spec` at each
+    configuration of the grid alphas x resolutions (x `batches`, x every combination of
+    `arg_axes`, each a spec argument's values; `args` fixes others; x every combination of
+    `setting_axes`, SETTING_AXES such as weight_bits=[32, 16, 8]). See `plan` and `run`."""
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     alphas = default_widths(spec, variant) if alphas is None else alphas
     if resolutions is None:
@@ -653,14 +745,17 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
     fixed = tuple((k, (v,)) for k, v in (args or {}).items() if k not in (arg_axes or {}))
     axes = tuple((k, tuple(v)) for k, v in (arg_axes or {}).items())
     grid = Grid(tuple(float(a) for a in alphas), sizes,
-                tuple(batches) if batches is not None else (batch,), fixed + axes)
+                tuple(batches) if batches is not None else (batch,), fixed + axes,
+                tuple((k, tuple(v)) for k, v in (setting_axes or {}).items()))
+    deploy = {"hardware": hardware, "size": size, "transfer": transfer, "latency": latency,
+              "count": count, "weight_dtype": weight_dtype, "act_dtype": act_dtype}
     if keys is None:
-        keys = tuple(m.key for m in measured(Settings(hardware=as_hardware(hardware))))
+        first = grid.setting_points()[0][0]
+        keys = tuple(m.key for m in measured(point_settings(first, 1, dtype, params, **deploy)))
     keys = tuple(keys)
     needed = needed_keys(keys, grid, where, pareto)
     job = plan(spec, grid, dtype=dtype, params=params, variant=variant, keys=needed,
-               chunk=chunk, sample=sample, seed=seed, max_configs=max_configs,
-               hardware=hardware, weight_dtype=weight_dtype, act_dtype=act_dtype)
+               chunk=chunk, sample=sample, seed=seed, max_configs=max_configs, **deploy)
     result = run(job, where=where, pareto=pareto, on_invalid=on_invalid, workers=workers)
     if needed != keys:
         result = _only(result, keys)
@@ -668,6 +763,4 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
 
 
 def _only(result: SweepResult, keys: Sequence[str]) -> SweepResult:
-    from dataclasses import replace
-
     return replace(result, totals={k: result.totals[k] for k in keys})

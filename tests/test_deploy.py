@@ -17,8 +17,9 @@ from costcalc import analyze
 from costcalc.cli import main
 from costcalc.deploy import expected_fillers
 from costcalc.deployment import ModelSize, Transfer, parse_densities
-from costcalc.errors import CostcalcError
+from costcalc.errors import CostcalcError, SpecError
 from costcalc.papers import load_tables
+from costcalc.spec import parse_spec
 
 
 @functools.cache
@@ -99,6 +100,73 @@ def test_longest_density_name_wins() -> None:
     assert rows["fire2.squeeze"].kept_weights == 96 * 16
     assert rows["fire2.expand.1.conv1"].kept_weights == 16 * 64 // 4
     assert rows["fire3.squeeze"].kept_weights == 128 * 16 // 2
+
+
+SPEC_WITH_DENSITY = """version: 1
+name: Pruned
+input: {channels: 3, size: 8}
+blocks:
+  pair:
+    layers:
+      - conv: {name: a, out: 8, kernel: 3, pad: 1}
+      - conv: {name: b, out: 8, kernel: 1}
+layers:
+  - conv: {name: conv1, out: 8, kernel: 3, pad: 1}
+  - pair: {name: p}
+  - pool: {op: max, kernel: 2, stride: 2}
+  - fc: {name: head, out: 10}
+density: {"*": 0.5, p: 0.25, p.b: 1/8}
+variants:
+  light: {density: {p: 3/4}}
+"""
+
+
+def kept(spec_text: str, variant: str | None = None, cli: tuple[str, ...] = ()) -> dict:
+    spec = parse_spec(spec_text, "pruned.yaml")
+    r = analyze(spec, variant=variant, size=ModelSize(density=parse_densities(cli)))
+    return {row.name: row.kept_weights for row in r.layers if row.kept_weights}
+
+
+def test_spec_density_block_layer_and_every_layer() -> None:
+    """`density:` names layers and blocks as --density does: "*" every layer, a block every
+    weighted layer inside it, the longest name first."""
+    assert kept(SPEC_WITH_DENSITY) == {"conv1": 108, "p.a": 144, "p.b": 8, "head": 640}
+
+
+def test_variant_over_spec_and_command_line_over_both() -> None:
+    """A variant's density overrides the spec's for every layer it names (p: 3/4 covers p.b
+    too, although the spec names p.b itself); the command line overrides both, by the same
+    rule."""
+    assert kept(SPEC_WITH_DENSITY, "light") == {"conv1": 108, "p.a": 432, "p.b": 48,
+                                                "head": 640}
+    assert kept(SPEC_WITH_DENSITY, "light", ("p.a=1",)) == {"conv1": 108, "p.a": 576,
+                                                            "p.b": 48, "head": 640}
+    assert kept(SPEC_WITH_DENSITY, "light", ("1",)) == {"conv1": 216, "p.a": 576, "p.b": 64,
+                                                        "head": 1280}
+
+
+def test_spec_density_unknown_name_is_located() -> None:
+    text = SPEC_WITH_DENSITY.replace("p.b: 1/8", "p.c: 1/8")
+    with pytest.raises(SpecError) as info:
+        kept(text)
+    assert str(info.value) == ("pruned.yaml:14: density: the network has no layer or block "
+                               "named 'p.c'\n  fix: did you mean 'p.b'?")
+    with pytest.raises(SpecError, match=r"pruned.yaml:14: density: 'pool1' has no weights"):
+        kept(SPEC_WITH_DENSITY.replace("p.b: 1/8", "pool1: 1/8"))
+
+
+def test_squeezenet_variants_are_table1_as_printed_and_as_counted() -> None:
+    """The spec's variants carry Table 1's densities; the command line overrides them: the
+    printed fire8 e3x3 33 % on top of `deep-compression` is `table1-pruning`."""
+    def totals(variant: str, *cli: str):
+        return analyze("squeezenet_v1_0", variant=variant, params="paper",
+                       size=ModelSize(8, parse_densities(cli), "sparse")).totals
+
+    assert totals("deep-compression").params_pruned == 421_098
+    assert totals("deep-compression").model_bytes == 673_421
+    assert totals("table1-pruning").params_pruned == 425_522
+    assert totals("deep-compression", "fire8.expand.2=0.33").values == \
+        totals("table1-pruning").values
 
 
 def test_squeezenet_6bit_needs_entropy_coded_indices() -> None:
@@ -213,3 +281,60 @@ def test_cli_report_size_and_transfer() -> None:
 def test_cli_errors_exit_1(args: list[str], message: str) -> None:
     r = CliRunner().invoke(main, ["report", "cifar10_micro", *args])
     assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_json_schema_declares_density() -> None:
+    """The generated schema has `density:` at the top level and in variants, with its bounds."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from costcalc.json_schema import spec_schema
+
+    schema = spec_schema()
+    base = {"version": 1, "name": "x", "input": {"size": 8}, "layers": []}
+    for doc in ({**base, "density": {"conv1": 0.5, "p": "35%", "q": "1/3"}},
+                {**base, "variants": {"v": {"density": {"*": 1}}}}):
+        jsonschema.validate(doc, schema)
+    for bad in (1.5, 0, "half"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**base, "density": {"conv1": bad}}, schema)
+
+
+def test_cli_sweep_of_deployment_settings() -> None:
+    """`costcalc sweep --weight-bits 16,8,6,4` prints the sizes by width; a bad axis value is
+    one error, exit 1."""
+    runner = CliRunner()
+    r = runner.invoke(main, ["sweep", "squeezenet_v1_0", "--variant", "deep-compression",
+                             "--params", "paper", "--storage", "sparse", "--weight-bits",
+                             "16,8,6,4", "--metric", "model_bytes", "--format", "csv"],
+                      catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == "weight_bits,width,resolution,model_bytes"
+    assert r.output.splitlines()[2] == "8,1.0,227,673421"
+    r = runner.invoke(main, ["sweep", "cifar10_micro", "--dtype", "int8", "--pdu", "115,116",
+                             "--cut", "conv1", "--metric", "cut_packets", "--format", "csv"])
+    assert r.output.splitlines()[1:] == ["115,1.0,32,285", "116,1.0,32,283"]
+    for args, message in ((["--weight-bits", "8,0"], "--weight-bits must be"),
+                          (["--density", "0.5,2"], "not in (0, 1]"),
+                          (["--pdu", "0"], "--pdu must be"),
+                          (["--metric", "latency_ms"], "need a roofline")):
+        r = runner.invoke(main, ["sweep", "cifar10_micro", *args])
+        assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_validate_checks_density_names_and_bundled_variants_resolve(tmp_path) -> None:
+    """`costcalc validate` resolves a spec's density names (located, exit 1); every bundled
+    variant that declares densities resolves them."""
+    from costcalc.bundled import bundled_specs
+    from costcalc.spec import load_spec
+
+    bad = tmp_path / "pruned.yaml"
+    bad.write_text(SPEC_WITH_DENSITY.replace("p.b: 1/8", "p.c: 1/8"))
+    r = CliRunner().invoke(main, ["validate", str(bad)])
+    assert r.exit_code == 1 and f"{bad}:14: density: the network has no layer" in r.stderr
+    checked = 0
+    for path in bundled_specs():
+        spec = load_spec(path)
+        for name, variant in spec.variants.items():
+            if variant.density:
+                analyze(spec, variant=name, size=ModelSize())
+                checked += 1
+    assert checked >= 2

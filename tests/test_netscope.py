@@ -88,3 +88,64 @@ def test_cli_count_netscope() -> None:
                                   "netscope"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "│ pool1      │ pool    │ 32x16x16 │         0 │ 73,728 │" in r.output
+
+
+def deck_cell(value: int, unit: float) -> float:
+    """Netscope's display: two decimals of the SI unit (reference/netscope-rules.md)."""
+    return round(value / unit, 2)
+
+
+def test_deck_googlenet_is_the_preset_at_227_and_batch_10() -> None:
+    """presets/googlenet.prototxt declares 10 x 3 x 227 x 227: every column of the deck's row."""
+    t = analyze("googlenet", batch=10, resolution=227, count="netscope").totals
+    assert [deck_cell(t.netscope_macc, 1e9), deck_cell(t.netscope_comp, 1e6),
+            deck_cell(t.netscope_add, 1e6), deck_cell(t.netscope_div, 1e6),
+            deck_cell(t.netscope_activations, 1e6)] == [16.04, 161.07, 8.83, 16.64, 102.19]
+    lrn = t.netscope_macc - analyze("googlenet", batch=10, resolution=227).totals.macs
+    assert lrn == 41_587_200  # the two LRNs' windows, 5 MACC per input element
+
+
+def test_deck_inception_v3_preset_pools_mixed_10_with_max() -> None:
+    """The Inception v3 row's COMP and ADD: mixed_7c's 3x3 average-pool branch counted as a
+    MAX pool (the preset's mixed_10) moves its window operations from ADD to COMP."""
+    r = analyze("inception_v3", count="netscope")
+    pool = {row.name: row for row in r.layers}["mixed_7c.concat.4.pool"]
+    moved = pool.netscope_add
+    assert moved == 3 * 3 * 2048 * 8 * 8 == 1_179_648
+    assert deck_cell(r.totals.netscope_comp + moved, 1e6) == 16.53
+    assert deck_cell(r.totals.netscope_add - moved, 1e6) == 25.94
+
+
+def test_deck_inception_resnet_v2_has_bn_on_the_up_projections() -> None:
+    """A BatchNorm + Scale after each residual block's 1x1 up-projection gives the ADD, DIV
+    and Activations cells, and keeps MACC and COMP."""
+    r = analyze("inception_resnet_v2", count="netscope")
+    ups = [row for row in r.layers if row.name.rsplit(".", 1)[-1] == "up"]
+    extra = sum(row.activations for row in ups)
+    assert len(ups) == 40 and extra == 11_539_840
+    t = r.totals
+    assert [deck_cell(t.netscope_macc + extra, 1e9), deck_cell(t.netscope_comp, 1e6),
+            deck_cell(t.netscope_add + extra, 1e6), deck_cell(t.netscope_div + extra, 1e6),
+            round((t.netscope_activations + 2 * extra) / 1e6, 1)] == \
+        [13.18, 31.57, 38.81, 25.06, 117.8]
+
+
+def test_deck_nin_at_227_and_one_more_softmax() -> None:
+    """NIN's MACC and COMP match at 227 only; ADD and DIV are one softmax over 1,000 classes
+    at batch 10 more than ours."""
+    at = {res: analyze("nin", batch=10, resolution=res, count="netscope").totals
+          for res in (224, 227)}
+    assert deck_cell(at[224].netscope_macc, 1e9) != 11.06
+    assert (deck_cell(at[227].netscope_macc, 1e9), deck_cell(at[227].netscope_comp, 1e6)) == \
+        (11.06, 28.93)
+    softmax = 1000 * 10
+    assert (at[227].netscope_add + softmax, at[227].netscope_div + softmax) == (380_000, 20_000)
+
+
+def test_deck_squeezenet_div_cannot_come_with_its_add() -> None:
+    """Every Netscope layer that divides also adds at least half as much, and the printed ADD
+    (226K) leaves room for at most 5 more: DIV is at most 1,010, never 1.51M."""
+    t = analyze("squeezenet_v1_0", variant="prototxt", count="netscope").totals
+    assert t.netscope_add == 226_000 and t.netscope_div == 1000
+    slack = 226_005 - t.netscope_add  # the largest ADD that still prints 226K, exclusive
+    assert t.netscope_div + 2 * slack <= 1010

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from costcalc import analyze, load_spec
 from costcalc.bundled import bundled_specs
+from costcalc.deployment import ModelSize, Transfer, parse_densities
 from costcalc.errors import CostcalcError
 from costcalc.expand import build_graph
 from costcalc.ops import Shape
@@ -321,3 +322,66 @@ def test_sweeps_with_weight_and_activation_dtypes_equal_reports(weight_dtype: st
                 assert int(got) == want, (weight_dtype, act_dtype, metric.key)
             else:
                 assert float(got) == pytest.approx(want, rel=1e-12), metric.key
+
+
+DEPLOY_SPECS = ("squeezenet_v1_0", "cifar10_micro", "mobilenet_v1", "resnet")
+ROOFLINE = {"peak_macs_per_s": 2.5e9, "bandwidth_bytes_per_s": 4e8, "efficiency": 0.5}
+
+
+@settings(max_examples=8, deadline=None)
+@given(name=st.sampled_from(DEPLOY_SPECS),
+       alphas=st.lists(st.sampled_from([0.25, 0.5, 0.75, 1.0]), min_size=1, max_size=2,
+                       unique=True),
+       bits=st.lists(st.integers(1, 16), min_size=1, max_size=3, unique=True),
+       densities=st.lists(st.sampled_from([1, 0.5, 0.33, 0.2, 0.05]), min_size=1, max_size=2,
+                          unique=True),
+       storage=st.sampled_from(["dense", "sparse"]), index_bits=st.integers(1, 8),
+       pdus=st.lists(st.integers(1, 5000), min_size=1, max_size=2, unique=True),
+       batch=st.integers(1, 3))
+def test_deployment_sweeps_equal_scalar_reports(name: str, alphas: list[float],
+                                                bits: list[int], densities: list[float],
+                                                storage: str, index_bits: int,
+                                                pdus: list[int], batch: int) -> None:
+    """Settings axes (weight bits, density, PDU) with model size, transfer, roofline latency
+    and Netscope's counts: every metric the scalar report measures equals the sweep's value
+    exactly, integers and floats alike."""
+    result = sweep(name, alphas, batch=batch, size={"storage": storage,
+                                                    "index_bits": index_bits},
+                   transfer={"pdu": 1}, latency=ROOFLINE, count="netscope",
+                   setting_axes={"weight_bits": bits, "density": densities, "pdu": pdus})
+    assert len(result) == len(alphas) * len(bits) * len(densities) * len(pdus)
+    for i in range(len(result)):
+        b, d, pdu = (result.args[k][i].item() for k in ("weight_bits", "density", "pdu"))
+        report = analyze(name, width=float(result.alpha[i]), batch=batch,
+                         size=ModelSize(b, parse_densities([str(d)]), storage, index_bits),
+                         transfer=Transfer(pdu), latency=ROOFLINE, count="netscope")
+        assert {m.key for m in report.metrics} == set(result.totals)
+        for metric in report.metrics:
+            expected, got = getattr(report.totals, metric.key), result.totals[metric.key][i]
+            assert got.item() == expected, (name, b, d, pdu, metric.key)
+
+
+def test_weight_bits_sweep_of_squeezenet() -> None:
+    """`--weight-bits 16,8,6,4` at the deep-compression variant: the Table 2 sizes of
+    docs/deploy.md at 8 and 6 bits, one expansion for all four."""
+    result = sweep("squeezenet_v1_0", None, variant="deep-compression", params="paper",
+                   size={"storage": "sparse"}, setting_axes={"weight_bits": [16, 8, 6, 4]},
+                   keys=["model_bytes", "model_mb"])
+    assert result.args["weight_bits"].tolist() == [16, 8, 6, 4]
+    assert result.totals["model_bytes"].tolist()[1:3] == [673_421, 548_326]
+    assert result.structures == 1
+
+
+def test_settings_axes_errors() -> None:
+    with pytest.raises(CostcalcError, match="model_bytes need a model size"):
+        sweep("cifar10_micro", [1.0], keys=["model_bytes"])
+    with pytest.raises(CostcalcError, match="latency_ms need a roofline"):
+        sweep("cifar10_micro", [1.0], keys=["latency_ms"])
+    with pytest.raises(CostcalcError, match="did you mean 'weight_bits'"):
+        sweep("cifar10_micro", [1.0], setting_axes={"weight_bit": [8]})
+    with pytest.raises(CostcalcError, match="from 1 to 32"):
+        sweep("cifar10_micro", [1.0], setting_axes={"weight_bits": [8, 40]})
+    with pytest.raises(CostcalcError, match="not in \\(0, 1\\]"):
+        sweep("cifar10_micro", [1.0], setting_axes={"density": [0.5, 1.5]})
+    with pytest.raises(CostcalcError, match="efficiency axis needs a roofline"):
+        sweep("cifar10_micro", [1.0], setting_axes={"efficiency": [0.5]})
