@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import limits
@@ -143,6 +143,7 @@ class _Expander:
         self.layers: list[Layer] = []
         self.max_layers = limits.current().max_layers
         self.sizes: dict[int, int] = {}  # id(entry) -> its fewest layers (see `least`)
+        self.implicit_scale: set[str] = set()  # layers scaled by alpha without a `scale:`
 
     def fail(self, line: int, what: str, fix: str = "") -> SpecError:
         return SpecError(Problem(self.spec.file, line, what, fix))
@@ -151,8 +152,29 @@ class _Expander:
         root = _Scope("", {"input": "input"}, {**self.args, "alpha": ALPHA}, None)
         self.add(Layer("input", Input(self.spec.channels, *size), (), 1))
         self.expand(self.spec.layers, root, "input", ())
+        self.keep_output_width()
         return Graph(self.spec.name, self.spec.source, self.spec.file, tuple(self.layers),
                      alpha, self.spec.paper_params)
+
+    def keep_output_width(self) -> None:
+        """The network's output channels (its classes) do not change with alpha unless the
+        spec asks: the layers that set them (found from the last layer back through the
+        layers whose channels follow their inputs) are not scaled unless they say `scale:`."""
+        index = {layer.name: i for i, layer in enumerate(self.layers)}
+        stack, seen = [self.layers[-1].name], set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            layer = self.layers[index[name]]
+            stack += [condition.bypass for condition in layer.conditions]
+            op = layer.op
+            if getattr(op, "out", None) is not None or op.channels_from == "own":
+                if name in self.implicit_scale and isinstance(op.out, Scaled):
+                    self.layers[index[name]] = replace(layer, op=replace(op, out=op.out.base))
+                continue
+            stack += layer.inputs if op.channels_from == "all" else layer.inputs[:1]
 
     def add(self, layer: Layer) -> str:
         if len(self.layers) >= self.max_layers:
@@ -282,9 +304,13 @@ class _Expander:
                   call.fields.items()}
         if rep > 0 and "stride" in kwargs:  # the papers' n/s convention: stride on the first
             kwargs["stride"] = 1
+        if "bias" in SCHEMAS[call.kind].keys and "bias" not in kwargs:
+            kwargs["bias"] = default_bias(call)
         scale = self.value(call.scale, variables) if call.scale is not None else True
         if kwargs.get("out") is not None and scale is not False:
             kwargs["out"] = Scaled(kwargs["out"], self.spec.width, scale)
+            if call.scale is None:
+                self.implicit_scale.add(name)
         current = self.add(Layer(name, SCHEMAS[call.kind].cls(**kwargs), inputs, line,
                                  scope.group, conditions))
         if call.norm is not None and call.norm.raw != "none":
@@ -341,6 +367,13 @@ class _Expander:
             outs.append(self.expand(branch, sub, branch_input, conditions))
         return self.add(Layer(name, OPS[call.merge](), tuple(outs), line, scope.group,
                               conditions))
+
+
+def default_bias(call: OpCall) -> bool:
+    """A layer that does not say `bias` has one, as nn.Conv2d, nn.Linear and Keras' layers do,
+    unless it carries `norm: batchnorm`: the batch norm's shift makes a bias redundant, and
+    torchvision's and Keras' BN networks drop it (docs/spec-format.md, coming from PyTorch)."""
+    return call.norm is None or call.norm.raw == "none"
 
 
 def _base_name(entry: Entry) -> str:
