@@ -51,7 +51,21 @@ def infer_layer(layer: Layer, shapes: Mapping[str, Shape], file: str) -> Shape:
     try:
         return layer.op.infer(xs)
     except ShapeError as exc:
+        if layer.residual_line:
+            raise SpecError(_residual_mismatch(layer, xs, file)) from None
         raise SpecError(Problem(file, layer.line, f"'{layer.name}': {exc.what}", exc.fix)) from None
+
+
+def _residual_mismatch(layer: Layer, xs: tuple[Shape, ...], file: str) -> Problem:
+    """A block's residual that cannot merge its input with its output, located at the call
+    whose arguments made them differ."""
+    block = layer.name.rsplit(".", 1)[0]
+    what = "adds" if layer.kind == "add" else "concatenates"
+    return Problem(file, layer.line, f"'{block}': the residual (line {layer.residual_line}) "
+                   f"{what} the block input {xs[0]} to its output {xs[1]}",
+                   "give the residual a `shortcut:` that maps the input to the output's shape "
+                   "(e.g. `shortcut: [conv: {out: c_out, kernel: 1, stride: s}]`), or a `when:` "
+                   "that is false for this call")
 
 
 def shape_graph(graph: Graph, input_shape: Shape | None = None,
