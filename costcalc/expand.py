@@ -10,7 +10,7 @@ shape pass to evaluate, for one width or many at once. Nothing here infers a sha
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -97,7 +97,7 @@ def build_graph(spec: Spec, width: float | None = None,
             values[key] = coerce(Number, value, _no_text)
         except FieldError as exc:
             raise CostcalcError(f"{spec.file}: argument '{key}': {exc.what}", exc.fix) from None
-    return _Expander(spec, values).run(float(alpha), (size[0], size[1]))
+    return _Expander(spec, values, dict(args or {})).run(float(alpha), (size[0], size[1]))
 
 
 def check_width(alpha: Any, file: str = "") -> None:
@@ -145,8 +145,9 @@ class _Expander:
     """Walks the spec model once, appending layers; `conditions` are the undecided `when`s of
     the entries being expanded, which every layer they produce carries."""
 
-    def __init__(self, spec: Spec, args: dict[str, Any]):
+    def __init__(self, spec: Spec, args: dict[str, Any], given: Mapping[str, Any]):
         self.spec, self.args = spec, args
+        self.given = given  # the arguments set by the caller (--set, args=)
         self.layers: list[Layer] = []
         self.max_layers = limits.current().max_layers
         self.sizes: dict[int, int] = {}  # id(entry) -> its fewest layers (see `least`)
@@ -165,23 +166,12 @@ class _Expander:
 
     def keep_output_width(self) -> None:
         """The network's output channels (its classes) do not change with alpha unless the
-        spec asks: the layers that set them (found from the last layer back through the
-        layers whose channels follow their inputs) are not scaled unless they say `scale:`."""
-        index = {layer.name: i for i, layer in enumerate(self.layers)}
-        stack, seen = [self.layers[-1].name], set()
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            layer = self.layers[index[name]]
-            stack += [condition.bypass for condition in layer.conditions]
+        spec asks: the layers that set them are not scaled unless they say `scale:`."""
+        for i in output_layers(self.layers):
+            layer = self.layers[i]
             op = layer.op
-            if getattr(op, "out", None) is not None or op.channels_from == "own":
-                if name in self.implicit_scale and isinstance(op.out, Scaled):
-                    self.layers[index[name]] = replace(layer, op=replace(op, out=op.out.base))
-                continue
-            stack += layer.inputs if op.channels_from == "all" else layer.inputs[:1]
+            if layer.name in self.implicit_scale and isinstance(op.out, Scaled):  # type: ignore
+                self.layers[i] = replace(layer, op=replace(op, out=op.out.base))  # type: ignore
 
     def add(self, layer: Layer) -> str:
         if len(self.layers) >= self.max_layers:
@@ -220,7 +210,27 @@ class _Expander:
 
     def value(self, spec_field: Field, variables: Mapping[str, Any], scope: _Scope) -> Any:
         """A field's value: `channels(NAME)` in it reads layer NAME of `scope`; a field that
-        names a text argument of the block takes the word the call passed."""
+        names a text argument of the block takes the word the call passed. A value that does
+        not fit because of an argument the caller set is the command line's problem."""
+        try:
+            return self._value(spec_field, variables, scope)
+        except SpecError as exc:
+            raw = spec_field.raw
+            names = names_in(raw) if isinstance(raw, str) and not spec_field.constant else ()
+            given = [name for name in sorted(names) if name in self.given
+                     and variables.get(name) is self.args.get(name)]
+            if not given:
+                raise
+            where = exc.problems[0]
+            sets = " ".join(f"--set {name}={self.given[name]}" for name in given)
+            value = self.given[given[0]]
+            fix = f"give --set {given[0]} a whole number, e.g. --set {given[0]}={round(value)}" \
+                if isinstance(value, float) and "integer" in where.what else \
+                f"give --set {given[0]} a value the spec can use there"
+            raise CostcalcError(f"{sets} (args= in Python): {where.what} (in "
+                                f"{where.file}:{where.line})", fix) from None
+
+    def _value(self, spec_field: Field, variables: Mapping[str, Any], scope: _Scope) -> Any:
         raw = spec_field.raw
         if spec_field.constant or not isinstance(raw, str):
             return field_value(spec_field, variables, self.spec.file)
@@ -412,6 +422,27 @@ class _Expander:
             outs.append(self.expand(branch, sub, branch_input, conditions))
         return self.add(Layer(name, OPS[call.merge](), tuple(outs), line, scope.group,
                               conditions))
+
+
+def output_layers(layers: Sequence[Layer]) -> list[int]:
+    """The indices of the layers that set the network's output channels: from the last layer
+    back through the layers whose channels follow their inputs (and the layers a conditional
+    one stands in for) to those that set their own (`out`, an input, an embedding...)."""
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    stack, seen, found = [layers[-1].name], set(), []
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        layer = layers[index[name]]
+        stack += [condition.bypass for condition in layer.conditions]
+        op = layer.op
+        if getattr(op, "out", None) is not None or op.channels_from == "own":
+            found.append(index[name])
+        else:
+            stack += layer.inputs if op.channels_from == "all" else layer.inputs[:1]
+    return sorted(found)
 
 
 def reads_channels(text: str) -> bool:

@@ -348,15 +348,14 @@ class Pool(OpBase):
         if self.stride is None:  # windows side by side, as nn.MaxPool2d and Keras pooling
             object.__setattr__(self, "stride", self.kernel)
 
-    @property
-    def overlaps(self) -> bool:
-        """Whether windows overlap (stride < kernel on an axis): legal, AlexNet's 3x3/2 does
-        it on purpose, but usually a forgotten stride."""
+    def overlaps(self, y: Shape) -> bool:
+        """Whether windows overlap (stride < kernel along an axis with more than one output):
+        legal, AlexNet's 3x3/2 does it on purpose, but usually a forgotten stride."""
         if self.global_ or not all(isinstance(v, int | tuple) for v in (self.kernel,
                                                                         self.stride)):
             return False
-        return any(s < k for k, s in zip(as_pair(self.kernel), as_pair(self.stride),
-                                         strict=True))
+        return any(s < k and any_true(n > 1) for k, s, n in
+                   zip(as_pair(self.kernel), as_pair(self.stride), (y.h, y.w), strict=True))
 
     def _kernel(self, x: Shape) -> tuple[Dim, Dim]:
         return (x.h, x.w) if self.global_ else as_pair(self.kernel)
