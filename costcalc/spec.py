@@ -508,6 +508,9 @@ class _Parser:
                 self.problem(value.line, f"{what}: args: '{key}' must be a number, a word such "
                              f"as `relu` (a text argument), or null (required), got "
                              f"{describe(value.value)}")
+                if isinstance(value.value, str):  # still a text argument: no second error
+                    args[key] = Field(key, value.value, TEXT, value.line, f"{what}: '{key}'",
+                                      value.value, True)
         repeat = {}
         for key, value in (self.mapping(entries["repeat"], f"{what}: repeat")
                            if "repeat" in entries else {}).items():
