@@ -753,9 +753,15 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 @spec_settings
 def validate(spec: str, width: float | None, resolution: Any, variant: str | None,
              sets: dict[str, Any]) -> None:
-    """Check a spec (schema, expressions, shapes, `density:` names) without reporting."""
+    """Check a spec (schema, expressions, shapes, `density:` names) without reporting; notes on
+    stderr name settings that are legal but usually mistakes (exit 0)."""
+    from .expand import build_graph
+    from .shapes import notes
+
     result = analyze(spec, width=width, resolution=resolution, args=sets, variant=variant,
                      size=ModelSize())  # a size report resolves the spec's density names
+    for note in notes(build_graph(load_spec(spec), width, resolution, sets, variant)):
+        click.echo(str(note), err=True)
     click.echo(f"ok: {result.network}, {len(result.layers)} layers, output "
                f"{'x'.join(map(str, result.layers[-1].output))}")
 

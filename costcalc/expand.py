@@ -10,18 +10,19 @@ shape pass to evaluate, for one width or many at once. Nothing here infers a sha
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import limits
 from .deployment import Density
 from .dims import ALPHA, Channels, Scaled, field_value, is_known
 from .errors import CostcalcError, Problem, SpecError, capped, did_you_mean
+from .expr import CHANNELS, names_in
 from .graph import Condition, Graph, Layer
 from .ops import OPS, Input
 from .schema import SCHEMAS, Field, FieldError, Number, coerce
-from .spec import BlockCall, BlockDef, Entry, OpCall, Parallel, Residual, Spec, Variant
+from .spec import TEXT, BlockCall, BlockDef, Entry, OpCall, Parallel, Residual, Spec, Variant
 
 MAX_ALPHA = 16
 
@@ -34,6 +35,12 @@ class _Scope:
     group: str | None
     parent: _Scope | None = None
     counters: Counter = field(default_factory=Counter)
+    texts: dict[str, str] = field(default_factory=dict)  # the block's text arguments
+
+    def sub(self, prefix: str, input_layer: str) -> _Scope:
+        """A nested scope (a parallel branch, a shortcut) with the same arguments."""
+        return _Scope(prefix, {"input": input_layer}, self.variables, self.group, self,
+                      texts=self.texts)
 
     def lookup(self, name: str) -> str | None:
         scope: _Scope | None = self
@@ -92,7 +99,8 @@ def build_graph(spec: Spec, width: float | None = None,
         except FieldError as exc:
             raise CostcalcError(f"{spec.file}: argument '{key}': {exc.what}", exc.fix) from None
     density = (*(chosen.density if chosen else ()), *spec.density)  # variant's, then spec's
-    return _Expander(spec, values).run(float(alpha), (size[0], size[1]), density)
+    return _Expander(spec, values, dict(args or {})).run(float(alpha), (size[0], size[1]),
+                                                         density)
 
 
 def check_width(alpha: Any, file: str = "") -> None:
@@ -140,11 +148,13 @@ class _Expander:
     """Walks the spec model once, appending layers; `conditions` are the undecided `when`s of
     the entries being expanded, which every layer they produce carries."""
 
-    def __init__(self, spec: Spec, args: dict[str, Any]):
+    def __init__(self, spec: Spec, args: dict[str, Any], given: Mapping[str, Any]):
         self.spec, self.args = spec, args
+        self.given = given  # the arguments set by the caller (--set, args=)
         self.layers: list[Layer] = []
         self.max_layers = limits.current().max_layers
         self.sizes: dict[int, int] = {}  # id(entry) -> its fewest layers (see `least`)
+        self.implicit_scale: set[str] = set()  # layers scaled by alpha without a `scale:`
 
     def fail(self, line: int, what: str, fix: str = "") -> SpecError:
         return SpecError(Problem(self.spec.file, line, what, fix))
@@ -154,8 +164,18 @@ class _Expander:
         root = _Scope("", {"input": "input"}, {**self.args, "alpha": ALPHA}, None)
         self.add(Layer("input", Input(self.spec.channels, *size), (), 1))
         self.expand(self.spec.layers, root, "input", ())
+        self.keep_output_width()
         return Graph(self.spec.name, self.spec.source, self.spec.file, tuple(self.layers),
                      alpha, self.spec.paper_params, density)
+
+    def keep_output_width(self) -> None:
+        """The network's output channels (its classes) do not change with alpha unless the
+        spec asks: the layers that set them are not scaled unless they say `scale:`."""
+        for i in output_layers(self.layers):
+            layer = self.layers[i]
+            op = layer.op
+            if layer.name in self.implicit_scale and isinstance(op.out, Scaled):  # type: ignore
+                self.layers[i] = replace(layer, op=replace(op, out=op.out.base))  # type: ignore
 
     def add(self, layer: Layer) -> str:
         if len(self.layers) >= self.max_layers:
@@ -174,8 +194,8 @@ class _Expander:
             return self.sizes[id(entry)]
         body = entry.body
         if isinstance(body, OpCall):
-            size = 1 + (body.norm is not None and body.norm.raw != "none") \
-                + (body.act is not None and body.act.raw != "none")
+            size = 1 + sum(f is not None and f.constant and f.raw != "none"
+                           for f in (body.norm, body.act))
         elif isinstance(body, Parallel):
             size = 1 + sum(self._least_all(branch) for branch in body.branches)
         else:
@@ -192,13 +212,59 @@ class _Expander:
             total += n * self.least(entry)
         return min(total, self.max_layers + 1)
 
-    def value(self, spec_field: Field, variables: Mapping[str, Any]) -> Any:
+    def value(self, spec_field: Field, variables: Mapping[str, Any], scope: _Scope) -> Any:
+        """A field's value: `channels(NAME)` in it reads layer NAME of `scope`; a field that
+        names a text argument of the block takes the word the call passed. A value that does
+        not fit because of an argument the caller set is the command line's problem."""
+        try:
+            return self._value(spec_field, variables, scope)
+        except SpecError as exc:
+            raw = spec_field.raw
+            names = names_in(raw) if isinstance(raw, str) and not spec_field.constant else ()
+            given = [name for name in sorted(names) if name in self.given
+                     and variables.get(name) is self.args.get(name)]
+            if not given:
+                raise
+            where = exc.problems[0]
+            sets = " ".join(f"--set {name}={self.given[name]}" for name in given)
+            value = self.given[given[0]]
+            fix = f"give --set {given[0]} a whole number, e.g. --set {given[0]}={round(value)}" \
+                if isinstance(value, float) and "integer" in where.what else \
+                f"give --set {given[0]} a value the spec can use there"
+            raise CostcalcError(f"{sets} (args= in Python): {where.what} (in "
+                                f"{where.file}:{where.line})", fix) from None
+
+    def _value(self, spec_field: Field, variables: Mapping[str, Any], scope: _Scope) -> Any:
+        raw = spec_field.raw
+        if spec_field.constant or not isinstance(raw, str):
+            return field_value(spec_field, variables, self.spec.file)
+        if raw in scope.texts and spec_field.hint is not TEXT:
+            return field_value(replace(spec_field, raw=scope.texts[raw]), variables,
+                               self.spec.file)
+        layers = [name for name in names_in(raw) if name.startswith(CHANNELS + "(")]
+        if layers:
+            variables = dict(variables)
+            for key in layers:
+                target = scope.lookup(key[len(CHANNELS) + 1:-1])
+                if target is None:
+                    layer = key[len(CHANNELS) + 1:-1]
+                    raise self.fail(spec_field.line, f"{spec_field.what}: unknown layer "
+                                    f"'{layer}' in {key}", did_you_mean(layer, scope.visible()))
+                variables[key] = Channels(target)
         return field_value(spec_field, variables, self.spec.file)
 
+    def word(self, spec_field: Field | None, scope: _Scope) -> str | None:
+        """A choice such as `act:` or `norm:`, as written or from a text argument."""
+        if spec_field is None:
+            return None
+        if not spec_field.constant and spec_field.raw in scope.texts:
+            return self.value(spec_field, {}, scope)
+        return spec_field.raw
+
     def decide(self, test: Field, variables: Mapping[str, Any], bypass: str,
-               conditions: Conditions) -> tuple[bool, Conditions]:
+               conditions: Conditions, scope: _Scope) -> tuple[bool, Conditions]:
         """Whether to expand (False: skip now), and the conditions the layers carry."""
-        value = self.value(test, variables)
+        value = self.value(test, variables, scope)
         if is_known(value):
             return bool(value), conditions
         return True, (*conditions, Condition(value, bypass))
@@ -211,12 +277,12 @@ class _Expander:
             variables = {**scope.variables, "c_in": Channels(current)}
             own = conditions
             if entry.when is not None:
-                keep, own = self.decide(entry.when, variables, current, conditions)
+                keep, own = self.decide(entry.when, variables, current, conditions, scope)
                 if not keep:
                     continue
             inputs = self.inputs(entry, scope, current, entries, index)
             variables["c_in"] = Channels(inputs[0])
-            repeats = self.repeats(entry.n, variables) if entry.n is not None else 1
+            repeats = self.repeats(entry.n, variables, scope) if entry.n is not None else 1
             if len(self.layers) + repeats * self.least(entry) > self.max_layers:
                 raise self._too_many(entry.line, f"{entry.kind} repeated {repeats:,} times "
                                      "expands the network to more layers")
@@ -232,8 +298,8 @@ class _Expander:
                 scope.names[entry.name] = current
         return current
 
-    def repeats(self, n: Field, variables: Mapping[str, Any]) -> int:
-        value = self.value(n, variables)
+    def repeats(self, n: Field, variables: Mapping[str, Any], scope: _Scope) -> int:
+        value = self.value(n, variables, scope)
         if not is_known(value):
             raise self.fail(n.line, f"{n.what}: the number of repeats cannot depend on channel "
                             "counts or alpha", "use the spec's or the block's arguments")
@@ -275,75 +341,125 @@ class _Expander:
             return self.parallel(body, inputs[0], name, entry.line, scope, conditions)
         if isinstance(body, BlockCall):
             return self.block(self.spec.blocks[body.block], body, inputs[0], name, scope, rep,
-                              conditions)
+                              conditions, entry.line)
         return self.op(body, inputs, name, entry.line, scope, rep, conditions)
 
     def op(self, call: OpCall, inputs: tuple[str, ...], name: str, line: int, scope: _Scope,
            rep: int, conditions: Conditions) -> str:
         variables = {**scope.variables, "c_in": Channels(inputs[0])}
-        kwargs = {key: self.value(spec_field, variables) for key, spec_field in
+        kwargs = {key: self.value(spec_field, variables, scope) for key, spec_field in
                   call.fields.items()}
         if rep > 0 and "stride" in kwargs:  # the papers' n/s convention: stride on the first
             kwargs["stride"] = 1
-        scale = self.value(call.scale, variables) if call.scale is not None else True
+        norm = self.word(call.norm, scope)
+        if "bias" in SCHEMAS[call.kind].keys and "bias" not in kwargs:
+            kwargs["bias"] = default_bias(norm)
+        if call.scale is not None:
+            scale = self.value(call.scale, variables, scope)
+        else:  # a width read from other layers (c_in, channels(x)) is already alpha's
+            scale = not (isinstance(out := call.fields.get("out"), Field)
+                         and isinstance(out.raw, str) and reads_channels(out.raw))
         if kwargs.get("out") is not None and scale is not False:
             kwargs["out"] = Scaled(kwargs["out"], self.spec.width, scale)
+            if call.scale is None:
+                self.implicit_scale.add(name)
         current = self.add(Layer(name, SCHEMAS[call.kind].cls(**kwargs), inputs, line,
                                  scope.group, conditions))
-        if call.norm is not None and call.norm.raw != "none":
+        if norm is not None and norm != "none":
             current = self.add(Layer(f"{name}.bn", OPS["batchnorm"](), (current,),
                                      call.norm.line, scope.group, conditions))
         return self.activation(call.act, name, current, scope, conditions)
 
     def activation(self, act: Field | None, name: str, current: str, scope: _Scope,
                    conditions: Conditions) -> str:
-        if act is None or act.raw == "none":
+        fn = self.word(act, scope)
+        if act is None or fn == "none":
             return current
-        return self.add(Layer(f"{name}.{act.raw}", OPS["act"](act.raw), (current,), act.line,
+        return self.add(Layer(f"{name}.{fn}", OPS["act"](fn), (current,), act.line,
                               scope.group, conditions))
 
     def block(self, block: BlockDef, call: BlockCall, block_input: str, name: str,
-              scope: _Scope, rep: int, conditions: Conditions) -> str:
+              scope: _Scope, rep: int, conditions: Conditions, line: int) -> str:
         caller = {**scope.variables, "c_in": Channels(block_input)}
         values: dict[str, Any] = {}
+        texts: dict[str, str] = {}
         for arg, default in block.args.items():
             later = rep > 0 and arg in block.repeat
             given = block.repeat[arg] if later else call.args.get(arg, default)
             assert given is not None, "the parser checks required block arguments"
-            values[arg] = self.value(given, caller)
+            if given.hint is TEXT:
+                texts[arg] = given.value if given.constant else scope.texts[given.raw]
+            else:
+                values[arg] = self.value(given, caller, scope)
         inner = _Scope(f"{name}.", {"input": block_input},
                        {**self.args, "alpha": ALPHA, **values, "c_in": Channels(block_input)},
-                       scope.group or name, scope)
+                       scope.group or name, scope, texts=texts)
         out = self.expand(block.layers, inner, block_input, conditions)
         if block.residual is None:
             return out
         inner.variables["c_out"] = Channels(out)
-        return self.residual(block.residual, inner, block_input, out, name, conditions)
+        return self.residual(block.residual, inner, block_input, out, name, conditions, line)
 
     def residual(self, residual: Residual, scope: _Scope, block_input: str, out: str,
-                 name: str, conditions: Conditions) -> str:
+                 name: str, conditions: Conditions, line: int) -> str:
+        """The merge of a block instance's input (or shortcut) and output, located at the
+        call (`line`): a mismatch is the call's arguments' doing."""
         if residual.when is not None:
-            keep, conditions = self.decide(residual.when, scope.variables, out, conditions)
+            keep, conditions = self.decide(residual.when, scope.variables, out, conditions,
+                                           scope)
             if not keep:
                 return out
         shortcut = block_input
         if residual.shortcut:
-            sub = _Scope(f"{name}.shortcut.", {"input": block_input}, scope.variables,
-                         scope.group, scope)
+            sub = scope.sub(f"{name}.shortcut.", block_input)
             shortcut = self.expand(residual.shortcut, sub, block_input, conditions)
         current = self.add(Layer(f"{name}.{residual.merge}", OPS[residual.merge](),
-                                 (shortcut, out), residual.line, scope.group, conditions))
+                                 (shortcut, out), line, scope.group, conditions,
+                                 residual_line=residual.line))
         return self.activation(residual.act, name, current, scope, conditions)
 
     def parallel(self, call: Parallel, branch_input: str, name: str, line: int, scope: _Scope,
                  conditions: Conditions) -> str:
         outs = []
         for j, branch in enumerate(call.branches, start=1):
-            sub = _Scope(f"{name}.{j}.", {"input": branch_input}, scope.variables, scope.group,
-                         scope)
+            sub = scope.sub(f"{name}.{j}.", branch_input)
             outs.append(self.expand(branch, sub, branch_input, conditions))
         return self.add(Layer(name, OPS[call.merge](), tuple(outs), line, scope.group,
                               conditions))
+
+
+def output_layers(layers: Sequence[Layer]) -> list[int]:
+    """The indices of the layers that set the network's output channels: from the last layer
+    back through the layers whose channels follow their inputs (and the layers a conditional
+    one stands in for) to those that set their own (`out`, an input, an embedding...)."""
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    stack, seen, found = [layers[-1].name], set(), []
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        layer = layers[index[name]]
+        stack += [condition.bypass for condition in layer.conditions]
+        op = layer.op
+        if getattr(op, "out", None) is not None or op.channels_from == "own":
+            found.append(index[name])
+        else:
+            stack += layer.inputs if op.channels_from == "all" else layer.inputs[:1]
+    return sorted(found)
+
+
+def reads_channels(text: str) -> bool:
+    """Whether an expression reads a channel count: c_in, c_out or channels(NAME)."""
+    return any(name in ("c_in", "c_out") or name.startswith(CHANNELS + "(")
+               for name in names_in(text))
+
+
+def default_bias(norm: str | None) -> bool:
+    """A layer that does not say `bias` has one, as nn.Conv2d, nn.Linear and Keras' layers do,
+    unless it carries `norm: batchnorm`: the batch norm's shift makes a bias redundant, and
+    torchvision's and Keras' BN networks drop it (docs/spec-format.md, coming from PyTorch)."""
+    return norm is None or norm == "none"
 
 
 def _base_name(entry: Entry) -> str:

@@ -149,13 +149,31 @@ def _power_too_large(left: Any, right: Any) -> bool:
     return float(exponent) * math.log10(float(base)) >= limits.current().max_int_digits
 
 
+# `channels(NAME)` reads the output channels of the layer NAME (looked up as `inputs:` names
+# are), not a number: the caller binds it under the key channels_key(NAME).
+CHANNELS = "channels"
+
+
+def channels_key(layer: str) -> str:
+    return f"{CHANNELS}({layer})"
+
+
+def _channels_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+        and node.func.id == CHANNELS
+
+
 @functools.lru_cache(maxsize=4096)
 def names_in(text: str) -> frozenset[str]:
-    """The names an expression reads (true/false and called functions excluded)."""
+    """The names an expression reads (true/false and called functions excluded); a
+    `channels(x)` reads the name channels_key('x')."""
     tree = parse(text)
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    layers = {id(arg) for node in ast.walk(tree) if _channels_call(node) for arg in node.args}
     return frozenset({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
-                      and id(node) not in called} - {"true", "True", "false", "False"})
+                      and id(node) not in called and id(node) not in layers}
+                     - {"true", "True", "false", "False"}) | frozenset(
+        channels_key(node.args[0].id) for node in ast.walk(tree) if _channels_call(node))
 
 
 _OPERATORS = (*_BINARY, *_COMPARE, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or)
@@ -182,9 +200,14 @@ def _not_allowed(node: ast.AST, text: str) -> ExprError:
 
 
 def _check_call(node: ast.Call) -> None:
+    if _channels_call(node):
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.Name) or node.keywords:
+            raise ExprError(f"'{ast.unparse(node)}': {CHANNELS}() takes one layer name",
+                            f"e.g. {CHANNELS}(expand)")
+        return
     if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
         raise ExprError(f"'{ast.unparse(node)}' is not an allowed call",
-                        "allowed functions: " + ", ".join(FUNCTIONS))
+                        "allowed functions: " + ", ".join([*FUNCTIONS, CHANNELS]))
 
 
 def _check_constant(node: ast.Constant, text: str) -> None:
@@ -290,6 +313,13 @@ class _Evaluator:
 
     def visit_Call(self, node: ast.Call) -> Number:
         _check_call(node)
+        if _channels_call(node):
+            key = channels_key(node.args[0].id)
+            if key not in self.names:
+                raise ExprError(f"unknown layer '{node.args[0].id}' in '{self.text}'")
+            if isinstance(self.names[key], Unknown):
+                raise Unresolved(key)
+            return self.names[key]
         args = [self.visit(arg) for arg in node.args]
         if node.func.id == "make_divisible" and len(args) > 1 and np.any(np.less_equal(args[1],
                                                                                         0)):

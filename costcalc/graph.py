@@ -31,6 +31,8 @@ class Layer:
     line: int  # 1-based line in the spec that produced this layer
     group: str | None = None  # the top-level block instance it belongs to, if any
     conditions: tuple[Condition, ...] = ()  # all must hold for the layer to exist
+    residual_line: int = 0  # a block's residual merge: the line of its `residual:` (`line`
+    # is then the block's call)
 
     @property
     def kind(self) -> str:

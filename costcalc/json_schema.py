@@ -29,11 +29,16 @@ from .width import ROUNDING
 
 EXPRESSION = {"type": "string", "description": "an expression, e.g. c_in * t"}
 NAME = {"type": "string", "pattern": r"^[^.]+$"}
+WORD = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+TEXT_ARG = {**WORD, "description": "inside a block: the name of one of its text arguments"}
 
 
-def _hint(hint: Any, key: str) -> dict[str, Any]:
-    """The JSON Schema of a field's type hint; numbers may also be expressions (text)."""
+def _hint(hint: Any, key: str, in_block: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a field's type hint; numbers may also be expressions (text), and
+    inside a block a choice may name a text argument."""
     origin = typing.get_origin(hint)
+    if origin is typing.Literal and in_block:
+        return {"anyOf": [{"enum": list(typing.get_args(hint))}, TEXT_ARG]}
     if hint is int:
         return {"anyOf": [{"type": "integer", "minimum": 1 if key in POSITIVE_FIELDS else 0},
                           EXPRESSION]}
@@ -45,20 +50,25 @@ def _hint(hint: Any, key: str) -> dict[str, Any]:
         return {"enum": list(typing.get_args(hint))}
     if origin is tuple:
         args = typing.get_args(hint)
-        item = _hint(args[0], key)
+        item = _hint(args[0], key, in_block)
         if args[-1] is Ellipsis:
             return {"type": "array", "items": item, "minItems": 1}
         return {"type": "array", "items": item, "minItems": len(args), "maxItems": len(args)}
     if hint is type(None):
         return {"type": "null"}
-    return {"anyOf": [_hint(option, key) for option in typing.get_args(hint)]}
+    return {"anyOf": [_hint(option, key, in_block) for option in typing.get_args(hint)]}
 
 
-def _op(kind: str, with_common: bool = True) -> dict[str, Any]:
+def _choice(words: tuple[str, ...], in_block: bool) -> dict[str, Any]:
+    return {"anyOf": [{"enum": list(words)}, TEXT_ARG]} if in_block else {"enum": list(words)}
+
+
+def _op(kind: str, with_common: bool = True, in_block: bool = False) -> dict[str, Any]:
     schema = SCHEMAS[kind]
-    properties = {key: _hint(schema.hints[field], key) for key, field in schema.keys.items()}
+    properties = {key: _hint(schema.hints[field], key, in_block)
+                  for key, field in schema.keys.items()}
     if kind in SUGAR_KINDS:
-        properties |= {"norm": {"enum": list(NORMS)}, "act": {"enum": list(ACTS)},
+        properties |= {"norm": _choice(NORMS, in_block), "act": _choice(ACTS, in_block),
                        "scale": _hint(bool, "scale")}
     elif "out" in schema.keys:
         properties["scale"] = _hint(bool, "scale")
@@ -77,19 +87,30 @@ def _common() -> dict[str, Any]:
     return common
 
 
-def spec_schema() -> dict[str, Any]:
-    number = {"anyOf": [{"type": "number"}, {"type": "boolean"}]}
-    entries = {"$ref": "#/$defs/entries"}
-    entry_kinds = {kind: _op(kind) for kind in sorted(SCHEMAS)}
+def _entries(in_block: bool) -> dict[str, Any]:
+    """A list of entries: at the top level, or inside a block (where choices may name the
+    block's text arguments)."""
+    entries = {"$ref": "#/$defs/block_entries" if in_block else "#/$defs/entries"}
+    entry_kinds = {kind: _op(kind, in_block=in_block) for kind in sorted(SCHEMAS)}
     entry_kinds["parallel"] = {"type": "object", "properties": {
         "branches": {"type": "array", "items": entries}, "merge": {"enum": list(MERGES)},
         **_common()}, "required": ["branches"], "additionalProperties": False}
+    # a block call's arguments: numbers, expressions (text) or words for text arguments
     block_call = {"type": ["object", "null"], "additionalProperties": {
         "anyOf": [{"type": "number"}, EXPRESSION, {"type": "array"}]}}
+    return {"type": "array", "items": {
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "properties": entry_kinds, "additionalProperties": block_call}}
+
+
+def spec_schema() -> dict[str, Any]:
+    number = {"anyOf": [{"type": "number"}, {"type": "boolean"}]}
+    entries = {"$ref": "#/$defs/entries"}
+    block_entries = {"$ref": "#/$defs/block_entries"}
     residual = {"anyOf": [_hint(bool, "residual"), {
         "type": "object", "additionalProperties": False, "properties": {
-            "when": _hint(bool, "when"), "shortcut": entries, "merge": {"enum": list(MERGES)},
-            "act": {"enum": list(ACTS)}}}]}
+            "when": _hint(bool, "when"), "shortcut": block_entries,
+            "merge": {"enum": list(MERGES)}, "act": _choice(ACTS, True)}}]}
     # `density:` (docs/deploy.md): layer or block name ("*": every layer) -> fraction kept
     density = {"type": "object", "additionalProperties": {"anyOf": [
         {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
@@ -123,8 +144,9 @@ def spec_schema() -> dict[str, Any]:
         "blocks": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False, "required": ["layers"],
             "properties": {"args": {"type": "object", "additionalProperties": {
-                "anyOf": [{"type": "number"}, {"type": "null"}]}},
-                "repeat": {"type": "object"}, "layers": entries, "residual": residual,
+                "anyOf": [{"type": "number"}, {"type": "null"}, {
+                    **WORD, "description": "a text argument's default, e.g. relu"}]}},
+                "repeat": {"type": "object"}, "layers": block_entries, "residual": residual,
                 "description": {"type": "string"}}}},
         "layers": entries,
     }
@@ -138,7 +160,5 @@ def spec_schema() -> dict[str, Any]:
         "required": ["version", "name", "input", "layers"],
         "additionalProperties": False,
         "properties": properties,
-        "$defs": {"entries": {"type": "array", "items": {
-            "type": "object", "minProperties": 1, "maxProperties": 1,
-            "properties": entry_kinds, "additionalProperties": block_call}}},
+        "$defs": {"entries": _entries(False), "block_entries": _entries(True)},
     }

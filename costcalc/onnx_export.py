@@ -198,6 +198,18 @@ def _act(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
         b.node("Mul", [ins[0], gate], name, name)
     elif fn == "hsigmoid":
         b.node("HardSigmoid", [ins[0]], name, name, alpha=1 / 6, beta=0.5)
+    elif fn == "gelu":  # opset 17 has no Gelu (20): x * 0.5 * (1 + erf(x / sqrt(2)))
+        half, one, root2 = (b.constant(f"{name}.{n}", v, np.float32) for n, v in
+                            (("half", 0.5), ("one", 1.0), ("sqrt2", 2 ** 0.5)))
+        scaled = b.node("Div", [ins[0], root2], f"{name}.div", f"{name}.div")
+        erf = b.node("Erf", [scaled], f"{name}.erf", f"{name}.erf")
+        gate = b.node("Add", [erf, one], f"{name}.add", f"{name}.add")
+        halved = b.node("Mul", [ins[0], half], f"{name}.half", f"{name}.half")
+        b.node("Mul", [halved, gate], name, name)
+    elif fn == "mish":  # opset 17 has no Mish (18): x * tanh(softplus(x))
+        soft = b.node("Softplus", [ins[0]], f"{name}.softplus", f"{name}.softplus")
+        gate = b.node("Tanh", [soft], f"{name}.tanh", f"{name}.tanh")
+        b.node("Mul", [ins[0], gate], name, name)
     else:
         onnx_op = {"relu": "Relu", "leaky_relu": "LeakyRelu", "hswish": "HardSwish",
                    "sigmoid": "Sigmoid", "tanh": "Tanh"}[fn]

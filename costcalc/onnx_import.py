@@ -23,12 +23,12 @@ from .errors import CostcalcError, optional_module
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
                "HardSwish": "hswish", "HardSigmoid": "hsigmoid"}
 PASSTHROUGH = {"Identity", "Dropout"}
-DEFAULTS = {"conv": {"stride": [1, 1], "pad": [0, 0, 0, 0], "dilation": 1, "groups": 1,
-                     "bias": False},
+# A conv's `bias` is always written: its spec default depends on `norm:` (expand.default_bias).
+DEFAULTS = {"conv": {"stride": [1, 1], "pad": [0, 0, 0, 0], "dilation": 1, "groups": 1},
             "pool": {"pad": [0, 0, 0, 0], "ceil": False}, "fc": {"bias": True},
-            "mdconv": {"stride": 1, "bias": False},
+            "mdconv": {"stride": 1},
             "deconv": {"stride": [1, 1], "pad": [0, 0], "output_pad": [0, 0], "dilation": 1,
-                       "groups": 1, "bias": False},
+                       "groups": 1},
             "upsample": {"mode": "nearest"}, "crop": {"offset": "center"},
             "prelu": {"shared": False}, "unpool": {"kernel": 2, "stride": 2},
             "lstm": {"num_layers": 1, "bidirectional": False, "bias": True},

@@ -172,6 +172,9 @@ class OpBase:
     bucket_name: ClassVar[str] = "other"  # breakdown bucket; conv decides it per layer
     folds_bn: ClassVar[bool] = False  # a following batch norm can fold into this layer's bias
     inplace: ClassVar[bool] = False  # may overwrite its input's buffer (elementwise, views)
+    # Where the output channels come from: "first" input, "all" inputs (joins), or the op's
+    # "own" fields; a kind with an `out` field sets its own unless `out` is left to the input.
+    channels_from: ClassVar[str] = "first"
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         return xs[0]
@@ -219,6 +222,8 @@ NO_COUNTS = frozenset(COUNTS)
 @dataclass(frozen=True, slots=True)
 class Input(OpBase):
     """The network input (torch.fx's placeholder)."""
+
+    channels_from: ClassVar[str] = "own"
 
     zero: ClassVar[frozenset[str]] = NO_COUNTS
 
@@ -355,10 +360,23 @@ class Pool(OpBase):
 
     op: Literal["max", "avg"] = "max"
     kernel: int | tuple[int, int] = 2
-    stride: int | tuple[int, int] = 1
+    stride: int | tuple[int, int] | None = None  # None: the kernel (PyTorch's and Keras')
     pad: Padding = 0
     ceil: bool = False
     global_: bool = False  # YAML key `global`
+
+    def __post_init__(self) -> None:
+        if self.stride is None:  # windows side by side, as nn.MaxPool2d and Keras pooling
+            object.__setattr__(self, "stride", self.kernel)
+
+    def overlaps(self, y: Shape) -> bool:
+        """Whether windows overlap (stride < kernel along an axis with more than one output):
+        legal, AlexNet's 3x3/2 does it on purpose, but usually a forgotten stride."""
+        if self.global_ or not all(isinstance(v, int | tuple) for v in (self.kernel,
+                                                                        self.stride)):
+            return False
+        return any(s < k and any_true(n > 1) for k, s, n in
+                   zip(as_pair(self.kernel), as_pair(self.stride), (y.h, y.w), strict=True))
 
     def _kernel(self, x: Shape) -> tuple[Dim, Dim]:
         return (x.h, x.w) if self.global_ else as_pair(self.kernel)
@@ -402,7 +420,8 @@ class BatchNorm(OpBase):
         return 2 * y.numel  # one multiply and one add per element once folded to scale/shift
 
 
-# Elementary operations per element; a transcendental function (exp, tanh) counts as one.
+# Elementary operations per element; a transcendental function (exp, log, tanh, erf) counts
+# as one.
 ACTIVATION_OPS: dict[str, int] = {
     "relu": 1,  # max(x, 0)
     "relu6": 2,  # min(max(x, 0), 6)
@@ -412,9 +431,13 @@ ACTIVATION_OPS: dict[str, int] = {
     "sigmoid": 3,  # exp(-x), add 1, divide
     "swish": 4,  # x * sigmoid(x)
     "tanh": 1,
+    "gelu": 5,  # x/sqrt(2), erf, add 1, times x, times 0.5 (PyTorch's exact form)
+    "mish": 5,  # x * tanh(softplus(x)): exp, add 1, log, tanh, multiply
 }
+# Other names of the same function: an alias is stored as the function it names.
+ACTIVATION_ALIASES: dict[str, str] = {"silu": "swish"}  # PyTorch's nn.SiLU is swish
 Activation = Literal["relu", "relu6", "leaky_relu", "hsigmoid", "hswish", "sigmoid", "swish",
-                     "tanh"]
+                     "tanh", "gelu", "mish", "silu"]
 
 
 @op("act")
@@ -427,6 +450,10 @@ class Act(OpBase):
     inplace: ClassVar[bool] = True
 
     fn: Activation = "relu"
+
+    def __post_init__(self) -> None:
+        if self.fn in ACTIVATION_ALIASES:
+            object.__setattr__(self, "fn", ACTIVATION_ALIASES[self.fn])
 
     def other_ops(self, xs: tuple[Shape, ...], y: Shape) -> Dim:
         return ACTIVATION_OPS[self.fn] * y.numel
@@ -450,6 +477,8 @@ def broadcast(xs: tuple[Shape, ...], kind: str) -> Shape:
 class Elementwise(OpBase):
     """Shared by add and mul: two or more inputs of one shape (or Cx1x1), one op per element
     per extra input."""
+
+    channels_from: ClassVar[str] = "all"
 
     zero: ClassVar[frozenset[str]] = frozenset({"params", "macs"})
 
@@ -478,6 +507,8 @@ class Mul(Elementwise):
 @dataclass(frozen=True, slots=True)
 class Concat(OpBase):
     """Concatenation along channels."""
+
+    channels_from: ClassVar[str] = "all"
 
     zero: ClassVar[frozenset[str]] = NO_COUNTS
 
@@ -829,6 +860,8 @@ class Embedding(OpBase):
     """A lookup table of `vocab` x `dim` weights: token ids 1 x steps x W -> dim x steps x W
     (W independent sequences, usually 1). A lookup is neither a MAC nor arithmetic."""
 
+    channels_from: ClassVar[str] = "own"
+
     zero: ClassVar[frozenset[str]] = frozenset({"macs", "other_ops"})
 
     vocab: int
@@ -854,6 +887,8 @@ class Recurrent(OpBase):
     Per layer and direction, with input width x: weights gates·h·(x + h), biases 2·gates·h
     (PyTorch keeps b_ih and b_hh; TensorFlow/Keras keep one, gates·h); MACs gates·h·(x + h)
     per step, times the steps (and W). Layer 2 onward reads directions · h features."""
+
+    channels_from: ClassVar[str] = "own"
 
     gates: ClassVar[int]
     cell_ops: ClassVar[int]  # non-MAC operations per hidden unit and step, biases aside

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .dims import Context, is_known, resolve
-from .errors import Problem, ShapeError, SpecError
+from .errors import Problem, ShapeError, SpecError, capped
 from .graph import Graph, Layer
 from .ops import Input, OpBase, Shape
 
@@ -51,7 +51,21 @@ def infer_layer(layer: Layer, shapes: Mapping[str, Shape], file: str) -> Shape:
     try:
         return layer.op.infer(xs)
     except ShapeError as exc:
+        if layer.residual_line:
+            raise SpecError(_residual_mismatch(layer, xs, file)) from None
         raise SpecError(Problem(file, layer.line, f"'{layer.name}': {exc.what}", exc.fix)) from None
+
+
+def _residual_mismatch(layer: Layer, xs: tuple[Shape, ...], file: str) -> Problem:
+    """A block's residual that cannot merge its input with its output, located at the call
+    whose arguments made them differ."""
+    block = layer.name.rsplit(".", 1)[0]
+    what = "adds" if layer.kind == "add" else "concatenates"
+    return Problem(file, layer.line, f"'{block}': the residual (line {layer.residual_line}) "
+                   f"{what} the block input {xs[0]} to its output {xs[1]}",
+                   "give the residual a `shortcut:` that maps the input to the output's shape "
+                   "(e.g. `shortcut: [conv: {out: c_out, kernel: 1, stride: s}]`), or a `when:` "
+                   "that is false for this call")
 
 
 def shape_graph(graph: Graph, input_shape: Shape | None = None,
@@ -171,3 +185,49 @@ def _take(value: Any, axis: int, keep: np.ndarray) -> Any:
     if isinstance(value, np.ndarray) and value.ndim and value.shape[axis] > 1:
         return value.take(keep, axis=axis)
     return value
+
+
+def notes(graph: Graph) -> tuple[Problem, ...]:
+    """Settings that are legal but usually mistakes (`costcalc validate` prints them as notes):
+    pooling windows that overlap, and output channels that change with the width multiplier."""
+    from .dims import Scaled
+    from .expand import output_layers
+    from .ops import Pool
+
+    (here,) = shape_graph(graph)
+    overlapping: dict[tuple[str, str], list[Layer]] = {}  # one note per kernel and stride
+    for layer in here.graph.layers:
+        if isinstance(layer.op, Pool) and layer.op.overlaps(here.shapes[layer.name]):
+            key = (_pair_text(layer.op.kernel), _pair_text(layer.op.stride))
+            overlapping.setdefault(key, []).append(layer)
+    found = [Problem(graph.file, pools[0].line, f"note: pooling windows overlap (kernel "
+                     f"{kernel}, stride {stride}) in "
+                     + capped([f"'{layer.name}'" for layer in pools]),
+                     "legal (AlexNet's 3x3/2 pooling does it on purpose), but usually a "
+                     "forgotten stride: without `stride` a pool's stride is its kernel")
+             for (kernel, stride), pools in overlapping.items()]
+    other = graph.width / 2
+    try:
+        (there,) = shape_graph(graph, alpha=other)
+    except SpecError:
+        return tuple(found)  # a width at which the network does not build: no comparison
+    last = graph.layers[-1].name
+    c1, c2 = here.shapes[last].c, there.shapes[last].c
+    if c1 != c2:
+        scaled = [graph.layers[i] for i in output_layers(graph.layers)
+                  if isinstance(getattr(graph.layers[i].op, "out", None), Scaled)]
+        for layer in scaled or [graph.layers[-1]]:
+            found.append(Problem(graph.file, layer.line, f"note: the network's output "
+                                 f"channels change with the width multiplier ({c1} at width "
+                                 f"{graph.width:g}, {c2} at width {other:g})"
+                                 + (f": '{layer.name}' is scaled" if scaled else ""),
+                                 "usually a mistake (the classes do not thin with alpha): "
+                                 "remove its `scale:`, the layers that set the output are "
+                                 "not scaled by default" if scaled else
+                                 "usually a mistake: give the output layer's `out` as a "
+                                 "number"))
+    return tuple(sorted(found, key=lambda p: p.line))
+
+
+def _pair_text(value: Any) -> str:
+    return f"{value[0]}x{value[1]}" if isinstance(value, tuple) else str(value)

@@ -9,6 +9,8 @@ expansion or, when they read channel counts or alpha, in the shape pass.
 
 from __future__ import annotations
 
+import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +122,7 @@ class Residual:
 @dataclass(frozen=True, slots=True)
 class BlockDef:
     name: str
-    args: Mapping[str, Field | None]  # default values; None = required
+    args: Mapping[str, Field | None]  # default values; None = required; hint TEXT: a word
     repeat: Mapping[str, Field]  # argument values on repetitions after the first
     layers: tuple[Entry, ...]
     residual: Residual | None
@@ -197,6 +199,22 @@ class _Expression(Unknown):
     """Stands for an expression's value while a spec is parsed (it is evaluated later)."""
 
 
+class _TextRef(_Expression):
+    """A field that names a text argument of the enclosing block (`act: act`): its value is
+    the argument's, known when the block is called."""
+
+
+# The type hint of a text block argument (a word such as `hswish`, never an expression).
+TEXT = str
+
+
+def literal_choices(hint: Any) -> tuple[Any, ...]:
+    """The words a field's type accepts (its Literal choices, also inside a union)."""
+    if typing.get_origin(hint) is Literal:
+        return typing.get_args(hint)
+    return tuple(c for option in typing.get_args(hint) for c in literal_choices(option))
+
+
 def _syntax_only(text: str) -> _Expression:
     """At parse time an expression is checked for its form only."""
     try:
@@ -213,6 +231,32 @@ def _is_expression(value: Any) -> bool:
 
 
 _EMPTY = Node({}, 0)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_REQUIRED_FIX = {
+    "version": "add `version: 1` as the spec's first line",
+    "name": "add the network's display name, e.g. `name: LeNet-5`",
+    "input": "add the input, e.g. `input: {channels: 3, size: 224}`",
+    "layers": "add the list of layers, e.g. `layers: [conv: {out: 32, kernel: 3}]`",
+}
+
+# Names from other tools that a spec spells otherwise: kind -> the fix.
+KIND_HINTS = {
+    "linear": "use `fc` (nn.Linear, Keras Dense)",
+    "dense": "use `fc` (nn.Linear, Keras Dense)",
+    "conv2d": "use `conv`",
+    "convtranspose2d": "use `deconv`",
+    "maxpool": "use `pool: {op: max, kernel: ...}`",
+    "maxpool2d": "use `pool: {op: max, kernel: ...}`",
+    "avgpool": "use `pool: {op: avg, kernel: ...}`",
+    "avgpool2d": "use `pool: {op: avg, kernel: ...}`",
+    "globalaveragepooling2d": "use `pool: {op: avg, global: true}`",
+    "adaptiveavgpool2d": "use `adaptive_pool: {size: ...}`",
+    "batchnorm2d": "use `batchnorm`, or `norm: batchnorm` on the conv before it",
+    "bn": "use `batchnorm`, or `norm: batchnorm` on the conv before it",
+    "cat": "use `concat`",
+    "identity": "leave it out: an empty `parallel` branch is the identity",
+}
 
 
 class _Parser:
@@ -225,6 +269,10 @@ class _Parser:
         self.block_nodes: dict[str, Node] = {}
         self.defaults: dict[str, dict[str, Field]] = {}
         self.verdicts: dict[tuple[Any, ...], tuple[bool, Any, FieldError | None]] = {}
+        self.block = ""  # the block being read
+        self.text_args: frozenset[str] = frozenset()  # of the block being read
+        self.text_uses: dict[str, dict[str, list[Any]]] = {}  # block -> text arg -> hints
+        self.text_calls: list[tuple[str, str, Node]] = []  # (block, arg, value) to check
 
     def problem(self, line: int, what: str, fix: str = "") -> None:
         self.problems.append(Problem(self.file, line, what, fix))
@@ -247,8 +295,18 @@ class _Parser:
         else (False, None) and a problem. A scalar's verdict is kept: large specs repeat the
         same few values thousands of times."""
         raw = node.value
-        memo = (key, hint, type(raw), raw) if isinstance(raw, int | float | str) \
-            or raw is None else None
+        if isinstance(raw, str) and raw in self.text_args and literal_choices(hint):
+            self.text_uses.setdefault(self.block, {}).setdefault(raw, []).append(hint)
+            return True, _TextRef()
+        if isinstance(raw, str) and (size := re.fullmatch(r"\s*(\d+)\s*[xX*×]\s*(\d+)\s*", raw)) \
+                and typing.get_origin(hint) in (typing.Union, type(int | str)) \
+                and tuple[int, int] in typing.get_args(hint):
+            h, w = size.groups()
+            self.problem(node.line, f"{what}: {raw!r} is not a size",
+                         f"use {h} or [{h}, {w}]" if h == w else f"use [{h}, {w}]")
+            return False, None
+        memo = (key, hint, type(raw), raw, raw in self.text_args) \
+            if isinstance(raw, int | float | str) or raw is None else None
         verdict = self.verdicts.get(memo) if memo is not None else None
         if verdict is None:
             try:
@@ -289,7 +347,7 @@ class _Parser:
         self.keys(top, TOP_KEYS, "spec")
         for key in ("version", "name", "input", "layers"):
             if key not in top and isinstance(root.value, dict):
-                self.problem(1, f"missing required field '{key}'")
+                self.problem(1, f"missing required field '{key}'", _REQUIRED_FIX[key])
         if "version" in top and (top["version"].value != 1
                                  or isinstance(top["version"].value, bool)):
             self.problem(top["version"].line, f"unsupported version {top['version'].value!r}",
@@ -301,6 +359,7 @@ class _Parser:
         blocks = {name: self._block(name, body) for name, body in self.block_nodes.items()}
         self._check_recursion(blocks)
         layers = self.entries(top.get("layers", Node([], 1)))
+        self.check_text_calls()
         spec = Spec(self.file, self._text(top.get("name"), "name"),
                     self._text(top.get("source"), "source"),
                     self._text(top.get("description"), "description"), channels, size,
@@ -462,9 +521,16 @@ class _Parser:
                 args[key] = None
             elif isinstance(value.value, int | float) and not isinstance(value.value, bool):
                 args[key] = self.field(key, value, Number, f"{what}: '{key}'")
+            elif isinstance(value.value, str) and _WORD.fullmatch(value.value):
+                args[key] = Field(key, value.value, TEXT, value.line, f"{what}: '{key}'",
+                                  value.value, True)
             else:
-                self.problem(value.line, f"{what}: args: '{key}' must be a number (or null: "
-                             f"required), got {describe(value.value)}")
+                self.problem(value.line, f"{what}: args: '{key}' must be a number, a word such "
+                             f"as `relu` (a text argument), or null (required), got "
+                             f"{describe(value.value)}")
+                if isinstance(value.value, str):  # still a text argument: no second error
+                    args[key] = Field(key, value.value, TEXT, value.line, f"{what}: '{key}'",
+                                      value.value, True)
         repeat = {}
         for key, value in (self.mapping(entries["repeat"], f"{what}: repeat")
                            if "repeat" in entries else {}).items():
@@ -473,9 +539,15 @@ class _Parser:
                              did_you_mean(key, args))
             elif (checked := self.field(key, value, Number, f"{what}: '{key}'")) is not None:
                 repeat[key] = checked
-        residual = self._residual(entries["residual"]) if "residual" in entries else None
-        return BlockDef(name, args, repeat, self.entries(entries.get("layers", Node([], 0))),
-                        residual, body.line)
+        self.block = name
+        self.text_args = frozenset(k for k, v in args.items() if v is not None
+                                   and v.hint is TEXT)
+        try:
+            residual = self._residual(entries["residual"]) if "residual" in entries else None
+            layers = self.entries(entries.get("layers", Node([], 0)))
+        finally:
+            self.block, self.text_args = "", frozenset()
+        return BlockDef(name, args, repeat, layers, residual, body.line)
 
     def _residual(self, node: Node) -> Residual:
         if not isinstance(node.value, dict):  # the short form: a condition
@@ -530,7 +602,7 @@ class _Parser:
         known = set(SCHEMAS) | set(self.block_nodes) | {"parallel"}
         if kind not in known:
             self.problem(item.line, f"unknown layer kind or block '{kind}'",
-                         did_you_mean(kind, known))
+                         _kind_hint(kind, known))
             return None
         if body.value is not None and not isinstance(body.value, dict):
             self.problem(body.line, f"{kind}: fields must be a mapping, got "
@@ -624,15 +696,52 @@ class _Parser:
         arg_nodes = body.value.get("args", _EMPTY) if isinstance(body.value, dict) else _EMPTY
         declared = arg_nodes.value if isinstance(arg_nodes.value, dict) else {}
         self.keys(fields, set(declared) | COMMON_KEYS, what)
-        for arg, default in declared.items():
-            if default.value is None and arg not in fields:
-                self.problem(line, f"{what}: missing required argument '{arg}'")
+        missing = [arg for arg, default in declared.items()
+                   if default.value is None and arg not in fields]
+        for arg in missing:
+            example = ", ".join(f"{a}: ..." for a in missing)
+            self.problem(line, f"{what}: missing required argument '{arg}'",
+                         f"pass it in this call, e.g. `{kind}: {{{example}}}` (the block "
+                         f"declares `{arg}: null`, no default)")
         args = {}
         for key, value in fields.items():
-            if key in declared and (checked := self.field(key, value, Number,
-                                                          f"{what}: '{key}'")) is not None:
+            if key not in declared:
+                continue
+            if isinstance(declared[key].value, str):  # a text argument
+                if not isinstance(value.value, str) or not _WORD.fullmatch(value.value):
+                    self.problem(value.line, f"{what}: '{key}' is a text argument (default "
+                                 f"{declared[key].value}), got {describe(value.value)}",
+                                 f"pass a word, e.g. `{key}: {declared[key].value}`")
+                    continue
+                if value.value not in self.text_args:  # else: the enclosing block's argument
+                    self.text_calls.append((kind, key, value))
+                args[key] = Field(key, value.value, TEXT, value.line, f"{what}: '{key}'",
+                                  value.value, value.value not in self.text_args)
+            elif (checked := self.field(key, value, Number, f"{what}: '{key}'")) is not None:
                 args[key] = checked
         return BlockCall(kind, args)
+
+    def check_text_calls(self) -> None:
+        """Each word passed to a text argument fits every field the block uses it in."""
+        for block, arg, value in self.text_calls:
+            for hint in self.text_uses.get(block, {}).get(arg, []):
+                try:
+                    coerce(hint, value.value, _syntax_only)
+                except FieldError as exc:
+                    self.problem(value.line, f"block '{block}': '{arg}': {exc.what}", exc.fix)
+                    break
+
+
+def _kind_hint(kind: str, known: set[str]) -> str:
+    """The fix for an unknown kind: another tool's name for one of ours, an activation
+    written as a layer, else the closest name."""
+    key = kind.lower().replace("_", "").replace(".", "")
+    if key in KIND_HINTS:
+        return KIND_HINTS[key]
+    if kind.lower() in ACTS[:-1]:
+        return (f"an activation is `act: {{fn: {kind.lower()}}}`, or `act: {kind.lower()}` on "
+                "the conv or fc before it")
+    return did_you_mean(kind, known)
 
 
 def _uses(block: BlockDef) -> list[tuple[str, int]]:

@@ -60,6 +60,11 @@ def test_every_problem_is_reported_sorted_by_line(tmp_path: Path) -> None:
     (["report", "mobilenet_v2", "--set", "clases=10"], "unknown argument 'clases'"),
     (["report", "mobilenet_v2", "--dtype", "fp7x"], "unknown dtype 'fp7x'"),
     (["report", "squeezenet_v1_0", "--width", "20"], "width multiplier must be in (0, 16]"),
+    # an argument that does not fit is the command line's problem, not the spec file's
+    (["report", "mobilenet_v2", "--set", "classes=10.5"],
+     "--set classes=10.5 (args= in Python): conv: 'out': 'classes' gives 10.5, not an integer "
+     "(in mobilenet_v2.yaml:42)\n  fix: give --set classes a whole number, e.g. --set "
+     "classes=10"),
 ])
 def test_bad_command_line_input_exits_1(args: list[str], message: str) -> None:
     result = CliRunner().invoke(main, args)

@@ -64,7 +64,7 @@ def test_block_memory_counts_a_block_as_one_operation() -> None:
 
 
 def test_dtype_and_batch_scale_bytes() -> None:
-    spec = net("layers:\n  - conv: {out: 4, kernel: 1}\n")
+    spec = net("layers:\n  - conv: {out: 4, kernel: 1, bias: false}\n")
     fp32, fp16 = analyze(spec), analyze(spec, dtype="fp16", batch=3)
     assert fp32.totals.weight_bytes == 8 * 4 and fp16.totals.weight_bytes == 8 * 2
     assert fp16.totals.activation_bytes == 3 * (32 + 64) * 2

@@ -361,3 +361,26 @@ def test_gru_counts_as_pytorch() -> None:
     assert gru.macs((x,), y) == 1_800 * 5
     assert gru.other_ops((x,), y) == (13 + 6) * 20 * 5
     assert OPS["gru"](hidden=20, bias=False).params((x,), y).biases == 0
+
+
+def test_every_activation_is_priced_or_an_alias_of_one() -> None:
+    import typing
+
+    from costcalc.ops import ACTIVATION_ALIASES, ACTIVATION_OPS, Act, Activation
+
+    names = set(typing.get_args(Activation))
+    assert names == set(ACTIVATION_OPS) | set(ACTIVATION_ALIASES)
+    assert set(ACTIVATION_ALIASES.values()) <= set(ACTIVATION_OPS)
+    x = Shape(3, 2, 2)
+    for fn in names:
+        act = Act(fn)
+        assert act.fn in ACTIVATION_OPS
+        assert act.other_ops((x,), x) == ACTIVATION_OPS[ACTIVATION_ALIASES.get(fn, fn)] * 12
+
+
+def test_pool_stride_is_the_kernel_unless_given() -> None:
+    assert Pool(kernel=3).stride == 3 and Pool(kernel=(2, 4)).stride == (2, 4)
+    assert Pool(kernel=3, stride=1).stride == 1
+    assert Pool(kernel=2).infer((Shape(1, 8, 6),)) == Shape(1, 4, 3)
+    assert Pool(kernel=3, stride=2).overlaps(Shape(1, 3, 3))
+    assert not Pool(kernel=7, stride=1).overlaps(Shape(1, 1, 1))  # one window: nothing overlaps

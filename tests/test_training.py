@@ -82,7 +82,8 @@ def tiny(channels: int, size: int, *layers: str):
 
 
 def test_training_weights_follow_the_dtype_and_count_bn_statistics() -> None:
-    spec = tiny(3, 8, "conv: {name: c, out: 4, kernel: 3, pad: 1}", "batchnorm: {name: bn}",
+    spec = tiny(3, 8, "conv: {name: c, out: 4, kernel: 3, pad: 1, bias: false}",
+                "batchnorm: {name: bn}",
                 "act: {name: hs, fn: hswish}", "pool: {name: gap, op: avg, global: true}")
     t = analyze(spec, batch=2, dtype="fp16", training="adam").to_dict()["totals"]["training"]
     # params: conv 108 weights, BN 8 (gamma, beta); BN running mean and var 8 more
