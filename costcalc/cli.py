@@ -10,7 +10,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import COUNT_PROFILES, PARAM_CONVENTIONS
 from .render import (
+    COMPARE_RENDERERS,
     EXTENSIONS,
+    SWEEP_RENDERERS,
     Format,
     FormulaFormat,
     View,
@@ -201,11 +203,14 @@ def write_output(text: str | bytes, output: Path | None, force: bool = False) ->
             os.unlink(tmp)
 
 
-def format_option(formats: type[Enum], default: Enum, help: str | None = None) -> Callable:
+def format_option(formats: type[Enum], default: Enum, help: str | None = None,
+                  only: Collection[Enum] | None = None) -> Callable:
     """`--format`, its choices the members of a str-Enum of formats (their renderers are a dict
-    in render.py); the command receives the member. Without --format, the extension of the
-    command's -o file chooses (out.json, out.csv, out.md), else `default`."""
-    names = [f.value for f in formats]
+    in render.py), or those in `only` (the keys of the command's renderer table); the command
+    receives the member. Without --format, the extension of the command's -o file chooses
+    (out.json, out.csv, out.md, out.html), else `default`; an extension no format of the
+    command has is an error."""
+    names = [f.value for f in formats if only is None or f in only]
     by_extension = {ext: name for ext, name in EXTENSIONS.items() if name in names}
 
     def decorate(func: Callable) -> Callable:
@@ -219,7 +224,13 @@ def format_option(formats: type[Enum], default: Enum, help: str | None = None) -
         @functools.wraps(func)
         def wrapper(*args: Any, fmt: Enum | None, **kwargs: Any) -> Any:
             if fmt is None:
-                suffix = Path(str(kwargs.get("output") or "")).suffix.lower()
+                output = str(kwargs.get("output") or "")
+                suffix = Path(output).suffix.lower() if output != "-" else ""
+                if suffix and by_extension and suffix not in by_extension:
+                    raise CostcalcError(f"{output}: this command writes no format with "
+                                        f"the extension '{suffix}'", "name the file " + ", ".join(
+                                            f"*{e}" for e in by_extension) + " or pass "
+                                        "--format " + "|".join(names))
                 fmt = formats(by_extension[suffix]) if suffix in by_extension else default
             return func(*args, fmt=fmt, **kwargs)
 
@@ -495,7 +506,8 @@ def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 
 @main.group("plot")
 def plot() -> None:
-    """Draw a network's costs (needs the plot extra): pareto, layers, energy, sweep."""
+    """Draw a network's costs (needs the plot extra): pareto, layers, energy, sweep,
+    roofline."""
 
 
 def _image_option(func):
@@ -536,16 +548,52 @@ def plot_layers(spec: str, width: float | None, resolution: Any, variant: str | 
 @click.option("--hardware", "profile", default="horowitz45nm", show_default=True)
 @click.option("--dtype", default="fp32", show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--by-layer", is_flag=True,
+              help="One bar per layer of a single spec (default: one bar per spec).")
 @_image_option
 def plot_energy(specs: tuple[str, ...], width: float | None, resolution: Any,
                 variant: str | None, sets: dict[str, Any], profile: str, dtype: str,
-                batch: int, output: Path) -> None:
-    """Stacked compute / RF / SRAM / DRAM energy per image for several specs."""
+                batch: int, by_layer: bool, output: Path) -> None:
+    """Stacked compute / RF / SRAM / DRAM energy per image for several specs, or per layer of
+    one (--by-layer)."""
     from . import plots
 
+    plots.check_output(output)
+    if by_layer and len(specs) != 1:
+        raise CostcalcError(f"--by-layer draws one network's layers, got {len(specs)} specs",
+                            "name one spec with --by-layer")
     hardware = make_hardware(profile)
     plots.energy([analyze(s, width=width, resolution=resolution, variant=variant, args=sets,
-                          dtype=dtype, batch=batch, hardware=hardware) for s in specs], output)
+                          dtype=dtype, batch=batch, hardware=hardware) for s in specs], output,
+                 by_layer)
+
+
+@plot.command("roofline")
+@click.argument("spec")
+@spec_settings
+@click.option("--hardware", "profile", default=None,
+              help="A profile with peak_macs_per_s and bandwidth_bytes_per_s (bundled name or "
+                   "file).")
+@click.option("--peak", type=float, default=None, help="Peak MAC/s (overrides the profile's).")
+@click.option("--bandwidth", type=float, default=None,
+              help="Memory bandwidth in bytes/s (overrides the profile's).")
+@click.option("--efficiency", type=float, default=1.0, show_default=True,
+              help="Fraction of the peak a layer reaches, in (0, 1].")
+@click.option("--dtype", default="fp32", show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@_image_option
+def plot_roofline(spec: str, width: float | None, resolution: Any, variant: str | None,
+                  sets: dict[str, Any], profile: str | None, peak: float | None,
+                  bandwidth: float | None, efficiency: float, dtype: str, batch: int,
+                  output: Path) -> None:
+    """Every layer on the roofline of a device: MACs per byte moved against attained MAC/s."""
+    from . import plots
+    from .deployment import device_roofline
+
+    plots.check_output(output)
+    roofline = device_roofline(profile, peak, bandwidth, efficiency, "plot roofline")
+    plots.roofline(analyze(spec, width=width, resolution=resolution, variant=variant,
+                           args=sets, dtype=dtype, batch=batch, latency=roofline), output)
 
 
 @plot.command("sweep")
@@ -642,22 +690,12 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             holdout: tuple[str, ...], predict_times: Path | None, clock_ratio: float,
             clock_hz: float | None, view: View) -> None:
     """Roofline latency per layer, and a least-squares calibration (docs/deploy.md)."""
-    from .deployment import Roofline
+    from .deployment import device_roofline
     from .latency import fit, read_times, render_fit, timed_points
 
-    device = load_profile(profile) if profile is not None else None
-    peak = peak if peak is not None else device and device.peak_macs_per_s
-    bandwidth = bandwidth if bandwidth is not None else device and device.bandwidth_bytes_per_s
-    if (peak is None or bandwidth is None) and times is None:
-        missing = " and ".join(n for n, v in (("peak_macs_per_s", peak),
-                                               ("bandwidth_bytes_per_s", bandwidth)) if v is None)
-        where = f"profile {device.name} ({device.file}) has no {missing}" if device else \
-            "no device given"
-        raise CostcalcError(f"latency: {where}", "pass --hardware with a profile that has "
-                            "peak_macs_per_s and bandwidth_bytes_per_s, or --peak and "
-                            "--bandwidth, or --calibrate times.csv")
-    roofline = None if peak is None or bandwidth is None else \
-        Roofline(peak, bandwidth, efficiency, device.name if device else "")
+    roofline = device_roofline(profile, peak, bandwidth, efficiency, "latency",
+                               optional=times is not None,
+                               alternative=", or --calibrate times.csv")
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, latency=roofline)
     text = render(result, fmt, ctx.obj["columns"], view) if roofline is not None else ""
@@ -800,7 +838,7 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="Local processes to run chunks in.")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: on a terminal, for long sweeps).")
-@format_option(Format, Format.table)
+@format_option(Format, Format.table, only=SWEEP_RENDERERS)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context
@@ -859,7 +897,7 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 @click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
 @click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
               default="framework", show_default=True, help="What the params total counts.")
-@format_option(Format, Format.table)
+@format_option(Format, Format.table, only=COMPARE_RENDERERS)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context
