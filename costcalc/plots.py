@@ -269,9 +269,11 @@ def roofline(report: Report, path: Path | None, label: int = 5) -> Plot:
         if chosen:
             ax.scatter([intensity[i] for i in chosen], [attained[i] for i in chosen], s=14,
                        color=color, label=f"{text} layers ({len(chosen)})", zorder=3)
-    for i in sorted(range(len(rows)), key=lambda i: (-rows[i].macs, i))[:label]:
+    costliest = sorted(range(len(rows)), key=lambda i: (-rows[i].macs, i))[:label]
+    for rank, i in enumerate(sorted(costliest, key=lambda i: intensity[i])):
         ax.annotate(names[i], (intensity[i], attained[i]), textcoords="offset points",
-                    xytext=(4, -10), fontsize=6)
+                    xytext=(6, -12 - 9 * (rank % 3)), fontsize=6,
+                    arrowprops={"arrowstyle": "-", "color": "gray", "linewidth": 0.5})
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (MACs per byte moved)")
