@@ -21,6 +21,7 @@ from html import escape
 from importlib import metadata
 from typing import Any
 
+from .errors import CostcalcError
 from .render import (
     BREAKDOWN_COLUMNS,
     DEFAULT_VIEW,
@@ -224,8 +225,17 @@ def _graph(report: Report, view: View) -> str:
     Graphviz's dot is installed, else the DOT text. Its MACs are the report's, per image."""
     from .dot import INSTALL, graph_dot, render_dot
 
-    graph, shapes = evaluated_graph(report.file, report.width, tuple(report.input[1:]),
-                                    report.overrides, report.variant)
+    try:
+        graph, shapes = evaluated_graph(report.file, report.width, tuple(report.input[1:]),
+                                        report.overrides, report.variant)
+        same = [layer.name for layer in graph.layers] == [r.name for r in report.layers]
+        why = "" if same else "its spec, rebuilt, has other layers"
+    except CostcalcError as exc:
+        why = str(exc).splitlines()[0]
+    if why:  # a report of a built Graph (analyze(graph)): its spec is not the whole story
+        return ('<section id="graph"><h2>Layer graph</h2><p class="note" id="graph-missing">'
+                f"The layer graph is not drawn: the report's spec {escape(report.file)} cannot "
+                f"be rebuilt as it was computed ({escape(why)}).</p></section>")
     macs = {r.name: r.macs // report.batch for r in report.layers}
     text = graph_dot(graph, shapes, macs, view.depth)
     if shutil.which("dot") is None:

@@ -193,6 +193,14 @@ def test_without_matplotlib_or_graphviz_the_page_says_so(monkeypatch, squeezenet
     check_against_json(page, report)
 
 
+def test_a_report_of_a_built_graph_says_why_it_has_no_graph() -> None:
+    graph = costcalc.build_graph(costcalc.load_spec("resnet_cifar"), args={"n": 1})
+    report = costcalc.analyze(graph)
+    page = Page(render(report, "html"))
+    check_against_json(page, report)
+    assert "cannot be rebuilt as it was computed" in "".join(page.text)
+
+
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 def test_the_graph_is_inline_svg_with_dot(squeezenet) -> None:
     text = squeezenet[1]
