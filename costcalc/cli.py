@@ -559,9 +559,6 @@ def plot_energy(specs: tuple[str, ...], width: float | None, resolution: Any,
     from . import plots
 
     plots.check_output(output)
-    if by_layer and len(specs) != 1:
-        raise CostcalcError(f"--by-layer draws one network's layers, got {len(specs)} specs",
-                            "name one spec with --by-layer")
     hardware = make_hardware(profile)
     plots.energy([analyze(s, width=width, resolution=resolution, variant=variant, args=sets,
                           dtype=dtype, batch=batch, hardware=hardware) for s in specs], output,

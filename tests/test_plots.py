@@ -127,7 +127,8 @@ def test_plots_as_inline_svg_for_a_page() -> None:
      "bandwidth (bytes/s) must be a positive number"),
     (["roofline", "tests/no_macs.yaml", "--peak", "1e12", "--bandwidth", "1e10"],
      "nothing to plot: no layer of NoMacs has MACs"),
-    (["energy", "mobilenet_v2", "alexnet", "--by-layer"], "--by-layer draws one network"),
+    (["energy", "mobilenet_v2", "alexnet", "--by-layer"],
+     "an energy plot by layer draws one network, got 2"),
 ])
 def test_bad_plot_input_exits_1_and_writes_nothing(tmp_path: Path, args: list[str],
                                                    message: str, monkeypatch) -> None:
