@@ -10,7 +10,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ from .errors import CostcalcError
 from .hardware import REUSE_MODES, bundled_profiles, load_profile, make_hardware
 from .metrics import COUNT_PROFILES, PARAM_CONVENTIONS
 from .render import (
+    COMPARE_RENDERERS,
     EXTENSIONS,
+    SWEEP_RENDERERS,
     UNITS,
     Format,
     FormulaFormat,
@@ -203,11 +205,14 @@ def write_output(text: str | bytes, output: Path | None, force: bool = False) ->
             os.unlink(tmp)
 
 
-def format_option(formats: type[Enum], default: Enum, help: str | None = None) -> Callable:
+def format_option(formats: type[Enum], default: Enum, help: str | None = None,
+                  only: Collection[Enum] | None = None) -> Callable:
     """`--format`, its choices the members of a str-Enum of formats (their renderers are a dict
-    in render.py); the command receives the member. Without --format, the extension of the
-    command's -o file chooses (out.json, out.csv, out.md), else `default`."""
-    names = [f.value for f in formats]
+    in render.py), or those in `only` (the keys of the command's renderer table); the command
+    receives the member. Without --format, the extension of the command's -o file chooses
+    (out.json, out.csv, out.md, out.html), else `default`; an extension no format of the
+    command has is an error."""
+    names = [f.value for f in formats if only is None or f in only]
     by_extension = {ext: name for ext, name in EXTENSIONS.items() if name in names}
 
     def decorate(func: Callable) -> Callable:
@@ -221,7 +226,13 @@ def format_option(formats: type[Enum], default: Enum, help: str | None = None) -
         @functools.wraps(func)
         def wrapper(*args: Any, fmt: Enum | None, **kwargs: Any) -> Any:
             if fmt is None:
-                suffix = Path(str(kwargs.get("output") or "")).suffix.lower()
+                output = str(kwargs.get("output") or "")
+                suffix = Path(output).suffix.lower() if output != "-" else ""
+                if suffix and by_extension and suffix not in by_extension:
+                    raise CostcalcError(f"{output}: this command writes no format with "
+                                        f"the extension '{suffix}'", "name the file " + ", ".join(
+                                            f"*{e}" for e in by_extension) + " or pass "
+                                        "--format " + "|".join(names))
                 fmt = formats(by_extension[suffix]) if suffix in by_extension else default
             return func(*args, fmt=fmt, **kwargs)
 
@@ -542,7 +553,8 @@ def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
 
 @main.group("plot")
 def plot() -> None:
-    """Draw a network's costs (needs the plot extra): pareto, layers, energy, sweep."""
+    """Draw a network's costs (needs the plot extra): pareto, layers, energy, sweep,
+    roofline."""
 
 
 def _image_option(func):
@@ -596,16 +608,49 @@ def plot_layers(spec: str, width: float | None, resolution: Any, variant: str | 
 @click.option("--hardware", "profile", default="horowitz45nm", show_default=True)
 @click.option("--dtype", default="fp32", show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--by-layer", is_flag=True,
+              help="One bar per layer of a single spec (default: one bar per spec).")
 @_image_option
 def plot_energy(specs: tuple[str, ...], width: float | None, resolution: Any,
                 variant: str | None, sets: dict[str, Any], profile: str, dtype: str,
-                batch: int, output: Path) -> None:
-    """Stacked compute / RF / SRAM / DRAM energy per image for several specs."""
+                batch: int, by_layer: bool, output: Path) -> None:
+    """Stacked compute / RF / SRAM / DRAM energy per image for several specs, or per layer of
+    one (--by-layer)."""
     from . import plots
 
+    plots.check_output(output)
     hardware = make_hardware(profile)
     plots.energy([analyze(s, width=width, resolution=resolution, variant=variant, args=sets,
-                          dtype=dtype, batch=batch, hardware=hardware) for s in specs], output)
+                          dtype=dtype, batch=batch, hardware=hardware) for s in specs], output,
+                 by_layer)
+
+
+@plot.command("roofline")
+@click.argument("spec")
+@spec_settings
+@click.option("--hardware", "profile", default=None,
+              help="A profile with peak_macs_per_s and bandwidth_bytes_per_s (bundled name or "
+                   "file).")
+@click.option("--peak", type=float, default=None, help="Peak MAC/s (overrides the profile's).")
+@click.option("--bandwidth", type=float, default=None,
+              help="Memory bandwidth in bytes/s (overrides the profile's).")
+@click.option("--efficiency", type=float, default=1.0, show_default=True,
+              help="Fraction of the peak a layer reaches, in (0, 1].")
+@click.option("--dtype", default="fp32", show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@_image_option
+def plot_roofline(spec: str, width: float | None, resolution: Any, variant: str | None,
+                  sets: dict[str, Any], profile: str | None, peak: float | None,
+                  bandwidth: float | None, efficiency: float, dtype: str, batch: int,
+                  output: Path) -> None:
+    """Every layer on the roofline of a device: MACs per byte moved against attained MAC/s."""
+    from . import plots
+    from .deployment import device_roofline
+
+    plots.check_output(output)
+    roofline = device_roofline(profile, peak, bandwidth, efficiency, "plot roofline")
+    plots.roofline(analyze(spec, width=width, resolution=resolution, variant=variant,
+                           args=sets, dtype=dtype, batch=batch, latency=roofline), output)
 
 
 @plot.command("sweep")
@@ -709,20 +754,12 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             holdout: tuple[str, ...], predict_times: Path | None, clock_ratio: float,
             clock_hz: float | None, view: View) -> None:
     """Roofline latency per layer, and a least-squares calibration (docs/deploy.md)."""
-    from .latency import device_roofline, fit, read_times, render_fit, timed_points
+    from .deployment import device_roofline
+    from .latency import fit, read_times, render_fit, timed_points
 
-    device = load_profile(profile) if profile is not None else None
-    roofline = device_roofline(device, peak, bandwidth, efficiency)
-    if roofline is None and times is None:
-        missing = " and ".join(n for n, v in (
-            ("peak_macs_per_s", peak or device and device.peak_macs_per_s),
-            ("bandwidth_bytes_per_s", bandwidth or device and device.bandwidth_bytes_per_s))
-            if v is None)
-        where = f"profile {device.name} ({device.file}) has no {missing}" if device else \
-            "no device given"
-        raise CostcalcError(f"latency: {where}", "pass --hardware with a profile that has "
-                            "peak_macs_per_s and bandwidth_bytes_per_s, or --peak and "
-                            "--bandwidth, or --calibrate times.csv")
+    roofline = device_roofline(profile, peak, bandwidth, efficiency, "latency",
+                               optional=times is not None,
+                               alternative=", or --calibrate times.csv")
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, latency=roofline,
                      weight_dtype=weight_dtype, act_dtype=act_dtype)
@@ -925,7 +962,7 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="Fractions of the peak reached: a list or a range (default 1).")
 @click.option("--count", type=click.Choice(COUNT_PROFILES), default="costcalc",
               show_default=True, help="netscope: Netscope's counts can be swept too.")
-@format_option(Format, Format.table)
+@format_option(Format, Format.table, only=SWEEP_RENDERERS)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context
@@ -945,7 +982,7 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
     import importlib
     import sys
 
-    from .latency import device_roofline
+    from .deployment import device_roofline
     from .render import render_sweep
 
     sw = importlib.import_module("costcalc.sweep")  # the module: costcalc.sweep is the function
@@ -967,8 +1004,7 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
     if cut is not None and pdus is None:
         raise CostcalcError("--cut needs --pdu (the packet payload in bytes)",
                             "add e.g. --pdu 116")
-    device = load_profile(profile) if profile is not None else None
-    roofline = device_roofline(device, peak, bandwidth, 1.0)
+    roofline = device_roofline(profile, peak, bandwidth, 1.0, "sweep", optional=True)
     grid = sw.Grid(
         sw.parse_values(widths, "--width") if widths else sw.default_widths(model, variant),
         sw.parse_sizes(resolutions) if resolutions else sw.default_sizes(model, variant),
@@ -1013,7 +1049,7 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 @click.option("--paper", metavar="FILE:TABLE",
               help="Also compare every configuration a papers table gives a published "
                    "accuracy for, e.g. howard2017_mobilenet_v1:table8.")
-@format_option(Format, Format.table)
+@format_option(Format, Format.table, only=COMPARE_RENDERERS)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context

@@ -32,15 +32,23 @@ def render_cli_docs() -> str:
              + "; ".join(_option(p)[2:] for p in main.params if isinstance(p, click.Option)),
              "", "Exit codes: 0 success, 1 a problem in your input (one located message on "
              "stderr), 2 a usage error.", ""]
-    for name in sorted(main.commands):
-        command = main.commands[name]
+    for path, command in _commands(main, ()):
         args = " ".join(p.human_readable_name.upper() for p in command.params
                         if isinstance(p, click.Argument))
-        lines += [f"## `costcalc {name}{' ' + args if args else ''}`", "",
+        lines += [f"## `costcalc {' '.join(path)}{' ' + args if args else ''}`", "",
                   " ".join((command.help or "").split()), ""]
         lines += [_option(p) for p in command.params if isinstance(p, click.Option)]
         lines.append("")
     return "\n".join(lines)
+
+
+def _commands(group: click.Group, path: tuple[str, ...]):
+    """Every command in name order, a group's subcommands (`plot pareto`) after the group."""
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
 
 
 if __name__ == "__main__":  # pragma: no cover

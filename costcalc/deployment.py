@@ -221,3 +221,27 @@ def as_roofline(value: Roofline | Mapping[str, Any] | None) -> Roofline | None:
     if not isinstance(value, Mapping) or set(value) - keys:
         raise CostcalcError(f"latency settings take {', '.join(sorted(keys))}, got {value!r}")
     return Roofline(**value)
+
+
+def device_roofline(profile: str | None, peak: float | None, bandwidth: float | None,
+                    efficiency: float = 1.0, command: str = "latency",
+                    optional: bool = False, alternative: str = "") -> Roofline | None:
+    """The Roofline a command runs at: a hardware profile's peak MAC/s and bandwidth (bundled
+    name or file), each overridden by `peak` / `bandwidth`. When a rate is missing: None if
+    `optional`, else an error naming what is missing (`alternative`: another way out)."""
+    from .hardware import load_profile
+
+    device = load_profile(profile) if profile is not None else None
+    peak = peak if peak is not None else device and device.peak_macs_per_s
+    bandwidth = bandwidth if bandwidth is not None else device and device.bandwidth_bytes_per_s
+    if peak is None or bandwidth is None:
+        if optional:
+            return None
+        missing = " and ".join(n for n, v in (("peak_macs_per_s", peak),
+                                               ("bandwidth_bytes_per_s", bandwidth)) if v is None)
+        where = f"profile {device.name} ({device.file}) has no {missing}" if device else \
+            "no device given"
+        raise CostcalcError(f"{command}: {where}", "pass --hardware with a profile that has "
+                            "peak_macs_per_s and bandwidth_bytes_per_s, or --peak and "
+                            f"--bandwidth{alternative}")
+    return Roofline(peak, bandwidth, efficiency, device.name if device else "")

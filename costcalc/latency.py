@@ -26,27 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .deployment import Roofline
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
-from .hardware import Profile
 from .metrics import Context, _moved_bytes, macs
 from .ops import Dim, Input, Pool, as_pair, maximum
 
 FEATURES = ("macs", "pooled", "bytes", "elements")
 FEATURE_TEXT = {"macs": "per MAC", "pooled": "per pooled element", "bytes": "per byte moved",
                 "elements": "per output element of other layers"}
-
-
-def device_roofline(device: Profile | None, peak: float | None, bandwidth: float | None,
-                    efficiency: float = 1.0) -> Roofline | None:
-    """The roofline of a hardware profile's rates, `peak` and `bandwidth` overriding them;
-    None when either rate is missing (the caller says what that means)."""
-    peak = peak if peak is not None else device.peak_macs_per_s if device else None
-    bandwidth = bandwidth if bandwidth is not None else \
-        device.bandwidth_bytes_per_s if device else None
-    if peak is None or bandwidth is None:
-        return None
-    return Roofline(peak, bandwidth, efficiency, device.name if device else "")
 
 
 def _roofline(ctx: Context):

@@ -29,6 +29,7 @@ class Plot:
     kind: str
     title: str
     series: dict[str, Any]
+    svg: str = ""  # the figure as inline SVG text, when it was drawn for a page (path None)
 
 
 def _pyplot() -> Any:
@@ -38,6 +39,15 @@ def _pyplot() -> Any:
 
     plt.rcParams.update({"svg.hashsalt": "costcalc", "font.family": "DejaVu Sans"})
     return plt
+
+
+def available() -> str | None:
+    """None when plots can be drawn, else why not and how to install what they need."""
+    try:
+        _pyplot()
+    except CostcalcError as exc:
+        return str(exc)
+    return None
 
 
 def check_output(path: Path) -> None:
@@ -68,6 +78,31 @@ def save(fig: Any, path: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def svg_text(fig: Any) -> str:
+    """The figure as an `<svg>` element to inline in an HTML page: text as text (the page's
+    fonts), no XML prolog, no date; deterministic like the files."""
+    import io
+
+    plt = _pyplot()
+    out = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None,
+                                                 "Format": None, "Type": None})
+    text = out.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _finish(fig: Any, path: Path | None) -> str:
+    """Write the figure to `path`, or return it as inline SVG text (path None); close it."""
+    try:
+        if path is None:
+            return svg_text(fig)
+        save(fig, path)
+        return ""
+    finally:
+        _pyplot().close(fig)
 
 
 def pareto(reports: Sequence[Report], path: Path,
@@ -155,10 +190,11 @@ def sweep_heatmap(result: Any, metric: str, alphas: Sequence[float], sizes: Sequ
     return Plot("sweep", f"{result.network}: {metric}", {"grid": grid.tolist()})
 
 
-def layers(report: Report, path: Path) -> Plot:
+def layers(report: Report, path: Path | None) -> Plot:
     """Per-layer MACs, params and activation bytes as bars (MobileNet v1 Table 2's argument:
-    where the cost is)."""
-    check_output(path)
+    where the cost is). `path` None: the Plot carries the SVG text instead."""
+    if path is not None:
+        check_output(path)
     rows = [r for r in report.layers if r.kind != "input"]
     if not rows:
         raise CostcalcError("nothing to plot: the network has no layers")
@@ -174,34 +210,114 @@ def layers(report: Report, path: Path) -> Plot:
         ax.set_ylabel(label)
     axes[-1].set_xlabel(f"layer (1..{len(rows)} in graph order)")
     axes[0].set_title(f"{report.network}: cost per layer")
-    save(fig, path)
-    plt.close(fig)
-    return Plot("layers", f"{report.network}: cost per layer", series)
+    svg = _finish(fig, path)
+    return Plot("layers", f"{report.network}: cost per layer", series, svg)
 
 
-def energy(reports: Sequence[Report], path: Path) -> Plot:
-    """Stacked compute / RF / SRAM / DRAM energy per image, one bar per report."""
+ENERGY_PARTS = ("energy_compute", "energy_rf", "energy_sram", "energy_dram")
+
+
+def energy(reports: Sequence[Report], path: Path | None, by_layer: bool = False) -> Plot:
+    """Stacked compute / RF / SRAM / DRAM energy per image: one bar per report, or with
+    `by_layer` one bar per layer of a single report (in graph order, the input left out).
+    `path` None: the Plot carries the SVG text instead."""
     if not reports:
         raise CostcalcError("nothing to plot", "name one or more specs")
     if any(r.settings.hardware is None for r in reports):
         raise CostcalcError("an energy plot needs a hardware profile")
-    check_output(path)
+    if by_layer and len(reports) != 1:
+        raise CostcalcError(f"an energy plot by layer draws one network, got {len(reports)}",
+                            "name one spec with --by-layer")
+    if path is not None:
+        check_output(path)
+    first = reports[0]
+    if by_layer:
+        rows = [r for r in first.layers if r.kind != "input"]
+        if not rows:
+            raise CostcalcError("nothing to plot: the network has no layers")
+        names = [r.name for r in rows]
+        values = {part: [r.values[part] / first.batch for r in rows] for part in ENERGY_PARTS}
+        title = f"{first.network}: energy per layer per image"
+    else:
+        names = [r.network for r in reports]
+        values = {part: [r.totals.values[part] / r.batch for r in reports]
+                  for part in ENERGY_PARTS}
+        title = "Energy per image: compute, register file, SRAM, DRAM"
     plt = _pyplot()
-    parts = ("energy_compute", "energy_rf", "energy_sram", "energy_dram")
-    names = [r.network for r in reports]
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
-    bottom = np.zeros(len(reports))
-    series = {}
-    for part in parts:
-        values = np.array([r.totals.values[part] / r.batch for r in reports])
-        series[part] = values.tolist()
-        ax.bar(names, values, bottom=bottom, label=part.removeprefix("energy_"))
-        bottom += values
-    unit = reports[0].settings.hardware.profile.unit
+    fig, ax = plt.subplots(figsize=(10 if by_layer else 8, 5), dpi=100)
+    positions = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    for part in ENERGY_PARTS:
+        ax.bar(positions, values[part], bottom=bottom, label=part.removeprefix("energy_"),
+               width=1.0 if by_layer else 0.8)
+        bottom += np.array(values[part])
+    if by_layer:
+        ax.set_xlabel(f"layer (1..{len(names)} in graph order)")
+    else:
+        ax.set_xticks(positions, names)
+    unit = first.settings.hardware.profile.unit
     ax.set_ylabel(f"energy per image ({unit})")
-    ax.set_title("Energy per image: compute, register file, SRAM, DRAM")
+    ax.set_title(title)
     ax.legend()
-    fig.text(0.01, 0.01, reports[0].settings.hardware.describe(), fontsize=5)
-    save(fig, path)
-    plt.close(fig)
-    return Plot("energy", "energy per image", series)
+    fig.text(0.01, 0.01, first.settings.hardware.describe(), fontsize=5)
+    svg = _finish(fig, path)
+    return Plot("energy", title, {"names": names, **values}, svg)
+
+
+def roofline(report: Report, path: Path | None, label: int = 5) -> Plot:
+    """Every layer with MACs on the roofline of the report's device (its latency settings):
+    arithmetic intensity (MACs per byte moved, docs/conventions.md) against attained MAC/s
+    (MACs over the layer's roofline time), under the compute roof (peak x efficiency) and the
+    memory roof (bandwidth x intensity). The `label` costliest layers are named."""
+    device = report.settings.latency
+    if device is None:
+        raise CostcalcError("a roofline plot needs a device: peak MAC/s and bandwidth",
+                            "pass --hardware with a profile that has peak_macs_per_s and "
+                            "bandwidth_bytes_per_s, or --peak and --bandwidth")
+    rows = [r for r in report.layers if r.kind != "input" and r.macs > 0]
+    if not rows:
+        raise CostcalcError(f"nothing to plot: no layer of {report.network} has MACs")
+    if path is not None:
+        check_output(path)
+    names = [r.name for r in rows]
+    intensity = [float(r.values["arithmetic_intensity"]) for r in rows]
+    attained = [1e3 * r.macs / r.values["latency_ms"] for r in rows]
+    bound = [bool(r.values["compute_bound"]) for r in rows]
+    peak = device.peak_macs_per_s * device.efficiency
+    bandwidth = device.bandwidth_bytes_per_s
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
+    low, high = min(intensity + [peak / bandwidth]) / 4, max(intensity + [peak / bandwidth]) * 4
+    xs = np.geomspace(low, high, 200)
+    ax.plot(xs, np.minimum(peak, bandwidth * xs), color="black", linewidth=1.2,
+            label=f"roof: min({peak:.3g} MAC/s, {bandwidth:.3g} B/s x intensity)")
+    if device.efficiency < 1:
+        ax.axhline(device.peak_macs_per_s, color="gray", linestyle=":", linewidth=1,
+                   label=f"peak {device.peak_macs_per_s:.3g} MAC/s")
+    ax.axvline(peak / bandwidth, color="gray", linestyle="--", linewidth=0.8,
+               label=f"ridge: {peak / bandwidth:.3g} MAC/B")
+    for flag, color, text in ((True, "tab:red", "compute-bound"),
+                              (False, "tab:blue", "memory-bound")):
+        chosen = [i for i, b in enumerate(bound) if b == flag]
+        if chosen:
+            ax.scatter([intensity[i] for i in chosen], [attained[i] for i in chosen], s=14,
+                       color=color, label=f"{text} layers ({len(chosen)})", zorder=3)
+    costliest = sorted(range(len(rows)), key=lambda i: (-rows[i].macs, i))[:label]
+    for rank, i in enumerate(sorted(costliest, key=lambda i: intensity[i])):
+        ax.annotate(names[i], (intensity[i], attained[i]), textcoords="offset points",
+                    xytext=(6, -12 - 9 * (rank % 3)), fontsize=6,
+                    arrowprops={"arrowstyle": "-", "color": "gray", "linewidth": 0.5})
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (MACs per byte moved)")
+    ax.set_ylabel("attained MAC/s (MACs / roofline time)")
+    title = f"{report.network}: roofline" + (f" on {device.name}" if device.name else "")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.text(0.01, 0.01, f"batch {report.batch}, {report.dtype}; bytes moved = kernels + "
+             "inputs + output, layers run unfused", fontsize=6)
+    svg = _finish(fig, path)
+    return Plot("roofline", title, {"names": names, "intensity": intensity,
+                                    "attained": attained, "compute_bound": bound,
+                                    "peak": peak, "bandwidth": bandwidth,
+                                    "ridge": peak / bandwidth}, svg)

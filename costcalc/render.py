@@ -34,6 +34,7 @@ class Format(str, Enum):
     markdown = "markdown"
     csv = "csv"
     json = "json"
+    html = "html"
 
 
 class FormulaFormat(str, Enum):
@@ -679,17 +680,26 @@ def to_json(report: Report, columns: int | None = None, view: View = DEFAULT_VIE
     return json.dumps(data, indent=2) + "\n"
 
 
+def to_html(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
+    """One self-contained page (costcalc/html_report.py): imported on use, as it draws plots
+    and the layer graph."""
+    from .html_report import page
+
+    return page(report, view)
+
+
 Renderer = Callable[[Report, int | None, View], str]  # (report, table width, view) -> text
 RENDERERS: dict[Format, Renderer] = {
     Format.table: to_table,
     Format.markdown: to_markdown,
     Format.csv: to_csv,
     Format.json: to_json,
+    Format.html: to_html,
 }
 
 # -o's extension chooses the format when --format is not given
 EXTENSIONS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
-              ".txt": "table"}
+              ".txt": "table", ".html": "html", ".htm": "html"}
 
 
 def _renderer(table: Mapping[Any, Callable[..., str]], fmt: Enum | str) -> Callable[..., str]:

@@ -143,4 +143,4 @@ def test_an_svg_render(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     svg = out.read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    assert "fire2" in svg and "96×111×111" in svg  # a cluster and an edge label drawn
+    assert "fire2" in svg and "96×111×111" in svg  # a cluster and an edge label (conv1)

@@ -117,3 +117,87 @@ def test_pareto_top1_command_and_its_errors(tmp_path: Path) -> None:
                                         str(tmp_path / "q.png")])
         assert bad.exit_code == 1 and message in bad.stderr, bad.output
     assert not (tmp_path / "q.png").exists()
+
+
+def test_roofline_draws_every_layer_on_the_devices_roofs(tmp_path: Path) -> None:
+    from costcalc.deployment import Roofline
+
+    device = Roofline(1e12, 25.6e9, 0.5, "test device")
+    report = costcalc.analyze("mobilenet_v2", dtype="int8", latency=device)
+    drawn = plots.roofline(report, tmp_path / "r.png")
+    assert_image(tmp_path / "r.png")
+    rows = [r for r in report.layers if r.macs > 0]
+    assert drawn.series["names"] == [r.name for r in rows]
+    assert drawn.series["intensity"] == [r.arithmetic_intensity for r in rows]
+    assert drawn.series["attained"] == [1e3 * r.macs / r.latency_ms for r in rows]
+    peak, bandwidth = 1e12 * 0.5, 25.6e9
+    assert (drawn.series["peak"], drawn.series["bandwidth"]) == (peak, bandwidth)
+    # the latency model's times put each layer on the roof, min(peak, bandwidth x intensity),
+    # compute-bound exactly right of the ridge
+    for x, y, bound in zip(drawn.series["intensity"], drawn.series["attained"],
+                           drawn.series["compute_bound"], strict=True):
+        assert y == pytest.approx(min(peak, bandwidth * x), rel=1e-12)
+        assert bound == (x >= peak / bandwidth)
+    assert 0 < sum(drawn.series["compute_bound"]) < len(rows)  # int8: both sides of the ridge
+
+
+def test_energy_by_layer_stacks_each_layers_parts(tmp_path: Path) -> None:
+    report = costcalc.analyze("squeezenet_v1_0", batch=4, dtype="16bit",
+                              hardware=make_hardware("eyeriss"))
+    drawn = plots.energy([report], tmp_path / "e.svg", by_layer=True)
+    assert_image(tmp_path / "e.svg")
+    rows = report.layers[1:]
+    assert drawn.series["names"] == [r.name for r in rows]
+    for i, r in enumerate(rows):
+        parts = [drawn.series[p][i] for p in plots.ENERGY_PARTS]
+        assert parts == [r.values[p] / 4 for p in plots.ENERGY_PARTS]
+        assert sum(parts) == pytest.approx(r.energy / 4, rel=1e-12)
+    with pytest.raises(CostcalcError, match="by layer draws one network, got 2"):
+        plots.energy([report, report], tmp_path / "x.png", by_layer=True)
+
+
+def test_plots_as_inline_svg_for_a_page() -> None:
+    drawn = plots.layers(costcalc.analyze("cifar10_micro"), None)
+    assert drawn.svg.startswith("<svg") and "cost per layer</text>" in drawn.svg
+    assert "<?xml" not in drawn.svg and "dc:date" not in drawn.svg
+
+
+@pytest.mark.parametrize("args, message", [
+    (["roofline", "mobilenet_v2"], "plot roofline: no device given"),
+    (["roofline", "mobilenet_v2", "--hardware", "horowitz45nm"],
+     "profile horowitz45nm (horowitz45nm.yaml) has no peak_macs_per_s and bandwidth"),
+    (["roofline", "mobilenet_v2", "--peak", "1e12"], "no device given"),
+    (["roofline", "mobilenet_v2", "--peak", "1e12", "--bandwidth", "-3"],
+     "bandwidth (bytes/s) must be a positive number"),
+    (["roofline", "tests/no_macs.yaml", "--peak", "1e12", "--bandwidth", "1e10"],
+     "nothing to plot: no layer of NoMacs has MACs"),
+    (["energy", "mobilenet_v2", "alexnet", "--by-layer"],
+     "an energy plot by layer draws one network, got 2"),
+])
+def test_bad_plot_input_exits_1_and_writes_nothing(tmp_path: Path, args: list[str],
+                                                   message: str, monkeypatch) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "no_macs.yaml").write_text(
+        "version: 1\nname: NoMacs\ninput: {channels: 3, size: 8}\nlayers:\n"
+        "  - pool: {op: max, kernel: 2, stride: 2}\n")
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["plot", *args, "-o", "out.png"])
+    assert r.exit_code == 1 and message in r.stderr, r.output
+    assert "Traceback" not in r.stderr
+    r = CliRunner().invoke(main, ["plot", *args, "-o", "out.gif"])
+    assert r.exit_code == 1 and "unknown image format" in r.stderr, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tests"]
+
+
+def test_roofline_with_a_profile_that_has_rates(tmp_path: Path) -> None:
+    from costcalc.hardware import bundled_profiles
+
+    text = bundled_profiles()[0].read_text()
+    profile = tmp_path / "device.yaml"
+    profile.write_text(text + "\npeak_macs_per_s: 2.0e+11\nbandwidth_bytes_per_s: 1.0e+10\n")
+    out = tmp_path / "r.svg"
+    r = CliRunner().invoke(main, ["plot", "roofline", "squeezenet_v1_0", "--hardware",
+                                  str(profile), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert_image(out)
+    assert "ridge: 20 MAC/B" in out.read_text()

@@ -19,6 +19,7 @@ LOOKS_RIGHT = {
     Format.markdown: lambda text: text.startswith("# SqueezeNet v1.0") and "\n## Totals\n" in text,
     Format.csv: lambda text: next(csv.reader(io.StringIO(text)))[:2] == ["name", "kind"],
     Format.json: lambda text: json.loads(text)["network"] == "SqueezeNet v1.0",
+    Format.html: lambda text: text.startswith("<!DOCTYPE html>") and "<h1" in text,
 }
 
 
@@ -102,6 +103,11 @@ def test_every_format_has_the_same_sections_in_the_same_order(fmt: Format) -> No
         assert order == sorted(order)
         assert "## Per layer" not in summary and "## By layer type" in summary
         assert "## Top 3 blocks by MACs (depth 1)" in top
+    elif fmt is Format.html:  # tests/test_html.py checks the page itself
+        order = [full.index(t) for t in ("<h2>Totals", "<h2>By layer type", "<h2>Per layer")]
+        assert order == sorted(order)
+        assert "<h2>Per layer" not in summary and "<h2>By layer type" in summary
+        assert "<h2>Top 3 blocks by MACs (depth 1)" in top
     elif fmt is Format.csv:
         assert next(csv.reader(io.StringIO(summary))) == ["metric", "value"]
         rows = list(csv.DictReader(io.StringIO(top)))
