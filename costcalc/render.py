@@ -12,15 +12,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from .errors import CostcalcError
 from .report import BUCKETS, METRICS, SORT_KEYS, GroupRow, LayerRow, Metric, Report
 
-if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
+if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command), rich on drawing
+    from rich.console import Console
+
     from .compare import Comparison
     from .formula import Formula, FormulaResult
     from .spec import Spec
@@ -296,6 +293,34 @@ def section_cells(report: Report, section: RowSection) -> list[tuple[str, ...]]:
 _MIN_NAME = 12  # names are shortened (or wrapped) down to this width, never further
 
 
+def cell_len(text: str) -> int:
+    """The terminal cells `text` takes, as rich measures them; printable ASCII (one cell per
+    character) is measured without importing rich."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len as rich_cell_len
+
+    return rich_cell_len(text)
+
+
+def text_console(width: int) -> Console:
+    """A rich console that writes plain text (no colour, no highlighting) into a string, at
+    `width` columns. rich is imported here, when something is drawn with it: importing it
+    takes longer than drawing a report's tables without it (_draw)."""
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), width=width, color_system=None, highlight=False,
+                   force_terminal=False)
+
+
+@dataclass
+class _Page:
+    """What a report's tables are drawn into: the text so far and the width."""
+
+    file: io.StringIO
+    width: int
+
+
 def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
     widths = [cell_len(c) for c in columns]
     for row in rows:
@@ -340,7 +365,7 @@ def fit_columns(columns: Sequence[str], rows: Sequence[Sequence[str]], width: in
     return cols, cells
 
 
-def _print_table(console: Console, title: str, columns: Sequence[str],
+def _print_table(console: _Page, title: str, columns: Sequence[str],
                  rows: Sequence[Sequence[str]], right_from: int, wrap_first: bool) -> None:
     """A table whose cells are printed literally (names are never read as rich markup), and
     wide enough for its numbers: the console is widened rather than digits cut (the first
@@ -354,9 +379,12 @@ def _print_table(console: Console, title: str, columns: Sequence[str],
         _print_rich(console, title, columns, rows, right_from, wrap_first, widths)
 
 
-def _print_rich(console: Console, title: str, columns: Sequence[str],
+def _print_rich(console: _Page, title: str, columns: Sequence[str],
                 rows: Sequence[Sequence[str]], right_from: int, wrap_first: bool,
                 widths: Sequence[int]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, title_justify="left")
     for i, name in enumerate(columns):
         table.add_column(name, justify="right" if i >= right_from else "left",
@@ -366,12 +394,12 @@ def _print_rich(console: Console, title: str, columns: Sequence[str],
     width = console.width
     room = width - _table_width([0, *widths[1:]])  # what the other columns leave
     first = max(min(widths[0], max(room, _MIN_NAME)), cell_len(columns[0]))
-    console.width = max(width, _table_width([first, *widths[1:]]))
-    console.print(table)
-    console.width = width
+    drawn = text_console(max(width, _table_width([first, *widths[1:]])))
+    drawn.print(table)
+    console.file.write(drawn.file.getvalue())  # type: ignore[attr-defined]
 
 
-def _draw(console: Console, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
+def _draw(console: _Page, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
           right_from: int, widths: Sequence[int]) -> None:
     """rich's HEAVY_HEAD box with the title left-justified above it."""
 
@@ -411,8 +439,7 @@ def _optional(section: RowSection) -> list[int]:
 
 def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     width = columns or DEFAULT_COLUMNS
-    console = Console(file=io.StringIO(), width=width, color_system=None,
-                      highlight=False, force_terminal=False)
+    console = _Page(io.StringIO(), width)
     for line in header_lines(report):
         console.file.write(textwrap.fill(line, width, subsequent_indent="  ",
                                          break_on_hyphens=False) + "\n")
@@ -426,7 +453,7 @@ def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VI
                                   width, _optional(section))
         left = sum(c in ("kind", "output") for c in cols[1:3])  # text columns kept
         _print_table(console, section.title, cols, cells, 1 + left, True)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return console.file.getvalue()
 
 
 def _md_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: int = 1) -> str:
@@ -664,8 +691,9 @@ MAC_LINE = "1 MAC = one multiply-accumulate"
 
 
 def sweep_table(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
-    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
-                      highlight=False, force_terminal=False)
+    from rich.table import Table
+
+    console = text_console(columns or 110)
     for line in sweep_header(result, keys):
         console.print(line, soft_wrap=True)
     grid = _sweep_grid(result, keys[0]) if len(keys) == 1 else None
@@ -760,8 +788,9 @@ def compare_rows(comparison: Comparison, exact: bool = True) -> tuple[list[str],
 
 
 def compare_table(comparison: Comparison, columns: int | None = None) -> str:
-    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
-                      highlight=False, force_terminal=False)
+    from rich.table import Table
+
+    console = text_console(columns or 110)
     if comparison.budget:
         console.print("budget: " + ", ".join(f"{k} <= {v:g}" for k, v in
                                              comparison.budget.items())
