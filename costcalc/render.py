@@ -313,12 +313,14 @@ def text_console(width: int) -> Console:
                    force_terminal=False)
 
 
-@dataclass
 class _Page:
-    """What a report's tables are drawn into: the text so far and the width."""
+    """What a report's tables are drawn into: the text so far and the width. (A plain class:
+    making a dataclass costs more than drawing the tables.)"""
 
-    file: io.StringIO
-    width: int
+    __slots__ = ("file", "width")
+
+    def __init__(self, width: int) -> None:
+        self.file, self.width = io.StringIO(), width
 
 
 def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
@@ -439,7 +441,7 @@ def _optional(section: RowSection) -> list[int]:
 
 def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     width = columns or DEFAULT_COLUMNS
-    console = _Page(io.StringIO(), width)
+    console = _Page(width)
     for line in header_lines(report):
         console.file.write(textwrap.fill(line, width, subsequent_indent="  ",
                                          break_on_hyphens=False) + "\n")

@@ -5,7 +5,6 @@ rich exactly as rich draws them, and `--columns` after every subcommand."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -152,7 +151,7 @@ def _drawn_both_ways(monkeypatch: pytest.MonkeyPatch, report: costcalc.Report, w
         if key in seen:
             continue
         seen.add(key)
-        ours, richs = (render._Page(io.StringIO(), page_width) for _ in range(2))
+        ours, richs = render._Page(page_width), render._Page(page_width)
         render._print_table(ours, title, columns, rows, right_from, wrap_first)
         render._print_rich(richs, title, columns, rows, right_from, wrap_first,
                            render._widths(columns, rows))
