@@ -85,7 +85,14 @@ def _silence_stdout() -> None:
 class Group(click.Group):
     """The one place where errors leave the CLI: a user error exits 1 with its message, a
     closed pipe (`costcalc list | head -1`) exits 0 quietly, a bug exits 1 asking for a
-    report."""
+    report. And the one place that gives every subcommand `--columns` (columns_param)."""
+
+    group_class = type  # subgroups (`costcalc plot`) are Groups too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not any(param.name == "columns" for param in cmd.params):
+            cmd.params.append(columns_param())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -276,12 +283,14 @@ def _set_columns(ctx: click.Context, param: click.Parameter, value: int | None) 
         ctx.ensure_object(dict)["columns"] = value
 
 
-def columns_option(func: Callable) -> Callable:
-    """`--columns` after a subcommand, as well as before it (`costcalc --columns 80 report`)."""
-    return click.option("--columns", type=Width(), default=None,
+def columns_param(also: str = "") -> click.Option:
+    """`--columns` before a subcommand (`costcalc --columns 80 report`) and after it: main
+    has it, and Group.add_command gives it to every subcommand. A command reads
+    ctx.obj["columns"] (main sets the default)."""
+    return click.Option(["--columns"], type=Width(), default=None,
                         expose_value=False, callback=_set_columns,
                         help="Fix the table width (default: the terminal's, or COLUMNS; 110 "
-                             "in a pipe or file).")(func)
+                             "in a pipe or file)." + also)
 
 
 def view_options(func: Callable) -> Callable:
@@ -355,23 +364,22 @@ def parse_limits(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 
 
 @click.group(cls=Group, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--columns", type=Width(), default=None,
-              help="Fix the table width (default: the terminal's, or COLUMNS; 110 in a pipe "
-                   "or file). Also accepted after report, energy, latency, list and show.")
+             context_settings={"help_option_names": ["-h", "--help"]},
+             params=[columns_param(" Also accepted after any subcommand.")])
 @click.option("--limit", "limit_values", multiple=True, callback=parse_limits,
               metavar="NAME=N", help="Raise (or lower) a bound on the work an input may cause, "
               "e.g. --limit max_layers=5000000 (docs/limits.md).")
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 @click.version_option(package_name="costcalc")
 @click.pass_context
-def main(ctx: click.Context, columns: int | None, limit_values: dict[str, int],
-         debug: bool) -> None:
+def main(ctx: click.Context, limit_values: dict[str, int], debug: bool) -> None:
     """Analytical cost model for convolutional networks: MACs, params, memory.
 
     SPEC is a path to a YAML spec, or the name of a bundled spec (see `costcalc list`).
     """
-    ctx.obj = {"columns": columns or terminal_columns(), "debug": debug}
+    ctx.obj = ctx.ensure_object(dict)  # --columns may have set "columns"
+    ctx.obj.setdefault("columns", terminal_columns())
+    ctx.obj["debug"] = debug
     ctx.with_resource(limits.override(**limit_values))
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
@@ -381,7 +389,6 @@ def main(ctx: click.Context, columns: int | None, limit_values: dict[str, int],
 @click.option("--long", "long_", is_flag=True, help="Also give each spec's source.")
 @click.option("--variants", is_flag=True, help="Also list each spec's named variants.")
 @click.option("--hardware", is_flag=True, help="List the bundled hardware profiles instead.")
-@columns_option
 @click.pass_context
 def list_specs(ctx: click.Context, long_: bool, variants: bool, hardware: bool) -> None:
     """The bundled specs, one short line each: name, network, input, MACs, params (at the
@@ -402,7 +409,6 @@ def list_specs(ctx: click.Context, long_: bool, variants: bool, hardware: bool) 
 @main.command("show")
 @click.argument("spec")
 @click.option("--yaml", "as_yaml", is_flag=True, help="Print the spec's YAML text instead.")
-@columns_option
 def show(spec: str, as_yaml: bool) -> None:
     """A spec's file, input, width rule, arguments with their defaults (--set) and variants
     (--variant); --yaml prints its text."""
@@ -499,7 +505,6 @@ def deploy_options(func):
 @click.option("--training", "optimizer", metavar="sgd|momentum|adam", default=None,
               help="Add training memory at --batch: weights, gradients, the optimizer's state "
                    "and the activations saved for the backward pass (docs/reports.md).")
-@columns_option
 @click.pass_context
 def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str,
@@ -535,7 +540,6 @@ def report(ctx: click.Context, spec: str, width: float | None, resolution: Any,
               help="Batch norm, activations, dropout and flatten run fused with the layer "
                    "before them (their input never reaches memory).")
 @view_options
-@columns_option
 @click.pass_context
 def energy(ctx: click.Context, spec: str, width: float | None, resolution: Any,
            variant: str | None, sets: dict[str, Any], batch: int, dtype: str,
@@ -743,7 +747,6 @@ def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--clock", "clock_hz", type=float, default=None,
               help="The calibration clock in Hz: also print cycles per unit.")
 @view_options
-@columns_option
 @click.pass_context
 def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             variant: str | None, sets: dict[str, Any], batch: int, dtype: str,

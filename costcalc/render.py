@@ -12,15 +12,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from .errors import CostcalcError, did_you_mean
 from .report import BUCKETS, METRICS, SORT_KEYS, GroupRow, LayerRow, Metric, Report
 
-if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command)
+if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command), rich on drawing
+    from rich.console import Console
+
     from .compare import Comparison
     from .formula import Formula, FormulaResult
     from .spec import Spec
@@ -440,6 +437,36 @@ def _left(section: RowSection) -> int:
 _MIN_NAME = 12  # names are shortened (or wrapped) down to this width, never further
 
 
+def cell_len(text: str) -> int:
+    """The terminal cells `text` takes, as rich measures them; printable ASCII (one cell per
+    character) is measured without importing rich."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len as rich_cell_len
+
+    return rich_cell_len(text)
+
+
+def text_console(width: int) -> Console:
+    """A rich console that writes plain text (no colour, no highlighting) into a string, at
+    `width` columns. rich is imported here, when something is drawn with it: importing it
+    takes longer than drawing a report's tables without it (_draw)."""
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), width=width, color_system=None, highlight=False,
+                   force_terminal=False)
+
+
+class _Page:
+    """What a report's tables are drawn into: the text so far and the width. (A plain class:
+    making a dataclass costs more than drawing the tables.)"""
+
+    __slots__ = ("file", "width")
+
+    def __init__(self, width: int) -> None:
+        self.file, self.width = io.StringIO(), width
+
+
 def _widths(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
     widths = [cell_len(c) for c in columns]
     for row in rows:
@@ -484,7 +511,7 @@ def fit_columns(columns: Sequence[str], rows: Sequence[Sequence[str]], width: in
     return cols, cells
 
 
-def _print_table(console: Console, title: str, columns: Sequence[str],
+def _print_table(console: _Page, title: str, columns: Sequence[str],
                  rows: Sequence[Sequence[str]], right_from: int, wrap_first: bool) -> None:
     """A table whose cells are printed literally (names are never read as rich markup), and
     wide enough for its numbers: the console is widened rather than digits cut (the first
@@ -499,9 +526,12 @@ def _print_table(console: Console, title: str, columns: Sequence[str],
         _print_rich(console, title, columns, rows, right_from, wrap_first, widths)
 
 
-def _print_rich(console: Console, title: str, columns: Sequence[str],
+def _print_rich(console: _Page, title: str, columns: Sequence[str],
                 rows: Sequence[Sequence[str]], right_from: int, wrap_first: bool,
                 widths: Sequence[int]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, title_justify="left")
     for i, name in enumerate(columns):
         table.add_column(name, justify="right" if i >= right_from else "left",
@@ -511,12 +541,12 @@ def _print_rich(console: Console, title: str, columns: Sequence[str],
     width = console.width
     room = width - _table_width([0, *widths[1:]])  # what the other columns leave
     first = max(min(widths[0], max(room, _MIN_NAME)), cell_len(columns[0]))
-    console.width = max(width, _table_width([first, *widths[1:]]))
-    console.print(table)
-    console.width = width
+    drawn = text_console(max(width, _table_width([first, *widths[1:]])))
+    drawn.print(table)
+    console.file.write(drawn.file.getvalue())  # type: ignore[attr-defined]
 
 
-def _draw(console: Console, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
+def _draw(console: _Page, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
           right_from: int, widths: Sequence[int]) -> None:
     """rich's HEAVY_HEAD box with the title left-justified above it."""
 
@@ -560,8 +590,7 @@ def _optional(section: RowSection) -> list[int]:
 
 def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     width = columns or DEFAULT_COLUMNS
-    console = Console(file=io.StringIO(), width=width, color_system=None,
-                      highlight=False, force_terminal=False)
+    console = _Page(width)
     for line in header_lines(report):
         console.file.write(textwrap.fill(line, width, subsequent_indent="  ",
                                          break_on_hyphens=False) + "\n")
@@ -577,7 +606,7 @@ def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VI
         left = sum(c in cols for c in names[1:_left(section)])  # text columns kept
         # the columns --fields chose are all kept: the table is wider than asked, names whole
         _print_table(console, section.title, cols, cells, 1 + left, not section.chosen)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return console.file.getvalue()
 
 
 def _md_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: int = 1) -> str:
@@ -849,8 +878,9 @@ MAC_LINE = "1 MAC = one multiply-accumulate"
 
 
 def sweep_table(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
-    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
-                      highlight=False, force_terminal=False)
+    from rich.table import Table
+
+    console = text_console(columns or 110)
     for line in sweep_header(result, keys):
         console.print(line, soft_wrap=True)
     grid = _sweep_grid(result, keys[0]) if len(keys) == 1 else None
@@ -996,8 +1026,9 @@ def compare_notes(comparison: Comparison) -> list[str]:
 
 
 def compare_table(comparison: Comparison, columns: int | None = None) -> str:
-    console = Console(file=io.StringIO(), width=columns or 110, color_system=None,
-                      highlight=False, force_terminal=False)
+    from rich.table import Table
+
+    console = text_console(columns or 110)
     if comparison.budget:
         console.print("budget: " + ", ".join(f"{k} <= {v:g}" for k, v in
                                              comparison.budget.items())

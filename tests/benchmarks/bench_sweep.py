@@ -1,21 +1,37 @@
 """Sweep throughput and memory against the scalar path, and a fresh process's start-up.
 
-Run on demand: `python tests/benchmarks/bench_sweep.py [--repeat N] [--quick]`. Machines here
-are shared and noisy: it prints medians and ratios measured in the same run, never asserts a
-time. Each sweep runs in a fresh process (its peak RSS is then its own); the metrics are the
-issue's: macs, params, peak_activation_bytes. ptflops and fvcore are not installed; the issue
-quotes about 28 and 10 configurations per second for them on this kind of machine.
+Run on demand: `python tests/benchmarks/bench_sweep.py [--repeat N] [--quick]
+[--startup-repeat N] [--startup-only]`. Machines here are shared and noisy: it prints medians
+and ratios measured in the same run, never asserts a time. Each sweep runs in a fresh process
+(its peak RSS is then its own); the metrics are the issue's: macs, params,
+peak_activation_bytes. ptflops and fvcore are not installed; the issue quotes about 28 and 10
+configurations per second for them on this kind of machine.
+
+Start-up: `costcalc report mobilenet_v2.yaml` (table and --format json) in fresh processes
+against the import floor, a fresh `python -c "import numpy, yaml"`, the three run in turn
+(floor, table, json, floor, ...) so that a busy neighbour slows them alike. numpy and yaml are
+byte-compiled (pip compiles what it installs), so costcalc is too: its bytecode is written
+first, as pip install or a first run would (PYTHONDONTWRITEBYTECODE=1 would otherwise compile
+every module on every run); the same commands run from a copy without bytecode are shown too.
+Wall time only: a child's CPU time counts the threads numpy's BLAS starts, and exceeds its wall
+time.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
+import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 KEYS = ["macs", "params", "peak_activation_bytes"]
 GRIDS = {"1e4": (100, 100), "1e5": (250, 400), "1e6": (1000, 1000)}
@@ -60,28 +76,64 @@ def scalar_rate(spec: str, variant: str | None, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def fresh(argv: list[str], repeat: int) -> tuple[float, float]:
-    """Median wall seconds and the largest peak RSS (MB) of a command in a fresh process (the
-    child's own rusage, from wait4)."""
-    import os
+def fresh(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of a command in a fresh process (the child's own rusage,
+    from wait4)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{argv} failed")
+    return wall, usage.ru_maxrss / 1024
 
-    times, rss = [], 0.0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
-        times.append(time.perf_counter() - start)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode:
-            raise SystemExit(f"{argv} failed")
-        rss = max(rss, usage.ru_maxrss / 1024)
-    return statistics.median(times), rss
+
+def package_dirs() -> tuple[Path, Path]:
+    """Where the costcalc that `python -m costcalc` runs lives, and its bundled specs."""
+    found = importlib.util.find_spec("costcalc")
+    specs = importlib.util.find_spec("costcalc.specs")
+    assert found and found.origin and specs and specs.origin
+    return Path(found.origin).parent, Path(specs.origin).parent
+
+
+def startup(repeat: int) -> None:
+    python = sys.executable
+    package, specs = package_dirs()
+    compiled = compileall.compile_dir(package, quiet=1, legacy=False)
+    with tempfile.TemporaryDirectory(prefix="costcalc-source-") as tmp:
+        # the same package without bytecode, its specs where an installed wheel has them
+        shutil.copytree(package, Path(tmp) / "costcalc",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(specs, Path(tmp) / "costcalc" / "specs",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        source = dict(os.environ, PYTHONPATH=tmp, PYTHONDONTWRITEBYTECODE="1")
+        report = [python, "-m", "costcalc", "report", "mobilenet_v2.yaml"]
+        cases = {"import numpy, yaml (the floor)": ([python, "-c", "import numpy, yaml"], None),
+                 "costcalc report mobilenet_v2.yaml": (report, None),
+                 "  --format json": ([*report, "--format", "json"], None),
+                 "  table, from source (no bytecode)": (report, source),
+                 "  json, from source (no bytecode)": ([*report, "--format", "json"], source)}
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        for _ in range(repeat):
+            for name, (argv, env) in cases.items():
+                runs[name].append(fresh(argv, env))
+    floor = statistics.median(wall for wall, _ in runs["import numpy, yaml (the floor)"])
+    print(f"start-up, fresh processes in turn, median of {repeat} "
+          f"(costcalc's bytecode {'cached' if compiled else 'NOT cached: compileall failed'}):")
+    print(f"  {'':36} {'wall ms':>8} {'x floor':>8} {'peak RSS MB':>12}")
+    for name, values in runs.items():
+        wall = statistics.median(w for w, _ in values)
+        print(f"  {name:36} {1000 * wall:8.0f} {wall / floor:7.2f}x "
+              f"{max(rss for _, rss in values):12.0f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="only the 1e4 and 1e5 grids")
+    parser.add_argument("--startup-repeat", type=int, default=21,
+                        help="fresh processes of each start-up command")
+    parser.add_argument("--startup-only", action="store_true", help="only the start-up part")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # spec:variant:widths:sizes
     args = parser.parse_args()
     if args.case:
@@ -90,14 +142,9 @@ def main() -> None:
         return
 
     python = sys.executable
-    floor, floor_rss = fresh([python, "-c", "import numpy, yaml"], 5)
-    costcalc = [python, "-m", "costcalc", "report", "mobilenet_v2.yaml"]
-    table, table_rss = fresh(costcalc, 5)
-    as_json, json_rss = fresh([*costcalc, "--format", "json"], 5)
-    print(f"fresh process, median of 5: import numpy, yaml {1000 * floor:.0f} ms "
-          f"({floor_rss:.0f} MB); costcalc report mobilenet_v2.yaml {1000 * table:.0f} ms "
-          f"= {table / floor:.2f}x the floor; --format json {1000 * as_json:.0f} ms = "
-          f"{as_json / floor:.2f}x (peak RSS up to {max(table_rss, json_rss):.0f} MB)")
+    startup(args.startup_repeat)
+    if args.startup_only:
+        return
 
     print(f"\n{'spec':14} {'grid':>5} {'configs':>9} {'groups':>6} {'median s':>9} "
           f"{'configs/s':>11} {'traced MB':>9} {'RSS MB':>7} {'vs scalar':>10}")
