@@ -74,7 +74,8 @@ def header_lines(report: Report) -> list[str]:
     c, h, w = report.input
     conv = report.conventions()
     hardware = [f"{key.replace('_', ' ')}: {conv[key]}"
-                for key in ("hardware", "storage", "split", "roofline") if key in conv]
+                for key in ("hardware", "storage", "split", "roofline", "unpriced")
+                if key in conv]
     computed = [f"spec {report.file}"]
     if report.variant is not None:
         computed.append(f"variant {report.variant}")

@@ -20,11 +20,11 @@ from .expand import build_graph, check_width
 from .graph import Graph
 from .hardware import LEVELS, OPERANDS, Hardware, make_hardware
 from .metrics import Settings, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
-from .ops import Dim, Input, Shape, maximum
+from .ops import OPS, Dim, Input, Shape, maximum
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
-BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other")
+BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other", "unpriced")
 
 MAC_CONVENTION = ("1 MAC = one multiply-accumulate of a conv or FC layer (the papers' "
                   "mult-adds); FLOPs = 2 x MACs + other arithmetic")
@@ -413,7 +413,17 @@ class Report:
             **{m.key: m.convention for m in self.metrics if m.convention},
             **self._hardware_conventions(),
             **self._deploy_conventions(),
+            **self._unpriced_conventions(),
         }
+
+    def _unpriced_conventions(self) -> dict[str, str]:
+        """Layers whose kind has no cost rule (ops.Unpriced): named, with what it means."""
+        names = [r.name for r in self.layers if OPS[r.kind].unpriced]
+        if not names:
+            return {}
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return {"unpriced": f"{len(names)} layer(s) with no cost rule counted as zero ({shown}): "
+                            "every total is a lower bound"}
 
     def _hardware_conventions(self) -> dict[str, str]:
         hardware = self.settings.hardware

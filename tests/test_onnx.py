@@ -12,11 +12,12 @@ import pytest
 import costcalc
 from costcalc.bundled import bundled_specs
 from costcalc.errors import CostcalcError
+from costcalc.ops import BatchNorm, Embedding
 from costcalc.shapes import shape_graph
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from costcalc.onnx_export import export_graph, parameter_counts  # noqa: E402
+from costcalc.onnx_export import export_graph, foldable, parameter_counts  # noqa: E402
 from costcalc.onnx_import import import_model  # noqa: E402
 
 # Every op kind and spatial rule at least once, in about five seconds: Caffe ceil-mode pooling
@@ -29,38 +30,96 @@ FAST = ["squeezenet_v1_0", "mobilenet_v2", "shufflenet_v1", "shufflenet_v2", "mi
 ZOO = [p.stem for p in bundled_specs()]
 
 
-def run_model(model, shaped) -> dict[str, tuple[int, ...]]:
+def run_model(model, shaped, inputs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every graph output of `model` run in onnxruntime, on `inputs` (default: zeros)."""
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(model.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
     first = shaped.shapes[shaped.graph.layers[0].name]
-    outputs = session.run(None, {shaped.graph.layers[0].name:
-                                 np.zeros((1, first.c, first.h, first.w), np.float32)})
-    return {o.name: tuple(v.shape) for o, v in zip(session.get_outputs(), outputs, strict=True)}
+    if inputs is None:
+        inputs = np.zeros((1, first.c, first.h, first.w), np.float32)
+    outputs = session.run(None, {shaped.graph.layers[0].name: inputs})
+    return {o.name: v for o, v in zip(session.get_outputs(), outputs, strict=True)}
 
 
-def check_spec(name: str, tmp_path: Path, text: str | None = None, **settings) -> None:
+def random_input(shaped) -> np.ndarray:
+    """A seeded random input: normal values, or token ids below the vocabulary when an
+    embedding reads the input."""
+    first = shaped.graph.layers[0]
+    x = shaped.shapes[first.name]
+    rng = np.random.default_rng(0)
+    vocab = [layer.op.vocab for layer in shaped.graph.layers if isinstance(layer.op, Embedding)
+             and layer.inputs == (first.name,)]
+    if vocab:
+        return rng.integers(0, min(vocab), (1, x.c, x.h, x.w)).astype(np.float32)
+    return rng.standard_normal((1, x.c, x.h, x.w)).astype(np.float32)
+
+
+FOLD_TOLERANCE = 1e-3  # of the largest magnitude in each tensor (fp32 through ~100 layers)
+
+
+def zoo_row(name: str, tmp_path: Path, text: str | None = None, fold_bn: bool = False,
+            **settings) -> dict[str, object]:
     """Export, run in onnxruntime (every layer's shape, the initializers' counts), then import
     the file back: MACs, params, buffers and the output shape round-trip exactly. `text`: a
-    spec given inline instead of the bundled spec `name`."""
+    spec given inline instead of the bundled spec `name`. With `fold_bn`, the folded export
+    (seeded random weights, non-trivial batch-norm statistics) must also compute what the
+    unfolded one does on a seeded random input, hold no batch norm after a conv/fc, and its
+    initializers must be costcalc's params under `--params deploy`; its import round-trips
+    MACs and comes back with framework params equal to those deploy params. Returns the
+    table row (tests/onnx_zoo_table.py prints them); `assert_row` fails on any False."""
     spec = costcalc.load_spec(name) if text is None else costcalc.parse_spec(text, f"{name}.yaml")
     (shaped,) = shape_graph(costcalc.build_graph(spec, **settings))
-    model = export_graph(shaped.graph, shaped.shapes)
+    model = export_graph(shaped.graph, shaped.shapes, seed=5 if fold_bn else None,
+                         fold_bn=fold_bn)
     onnx.checker.check_model(model)
-    ran = run_model(model, shaped)
+    ran = {k: v.shape for k, v in run_model(model, shaped).items()}
+    folded = foldable(shaped.graph) if fold_bn else {}
     expected = {layer.name: (1, shaped.shapes[layer.name].c, shaped.shapes[layer.name].h,
-                             shaped.shapes[layer.name].w) for layer in shaped.graph.layers[1:]}
-    assert ran == expected
-    report = costcalc.analyze(spec, **settings)
-    assert parameter_counts(model) == {"params": report.totals.params,
-                                       "buffers": report.totals.bn_buffers}
+                             shaped.shapes[layer.name].w) for layer in shaped.graph.layers[1:]
+                if layer.name not in folded}
+    report = costcalc.analyze(spec, **settings, params="deploy" if fold_bn else "framework")
+    counts = parameter_counts(model)
+    row: dict[str, object] = {
+        "spec": name, "layers": len(shaped.graph.layers) - 1, "shapes equal": ran == expected,
+        "params equal": counts["params"] == report.totals.params}
+    if not fold_bn:
+        row["params equal"] &= counts["buffers"] == report.totals.bn_buffers
+    else:
+        row["folded"] = len(folded)
+        producers = shaped.graph.by_name()
+        row["BN after conv/fc left"] = sum(
+            node.op_type == "BatchNormalization" for node in model.graph.node) - sum(
+            isinstance(layer.op, BatchNorm) and not producers[layer.inputs[0]].op.folds_bn
+            for layer in shaped.graph.layers)  # the batch norms after anything else remain
+        x = random_input(shaped)
+        plain = run_model(export_graph(shaped.graph, shaped.shapes, seed=5), shaped, x)
+        got = run_model(model, shaped, x)
+        worst = max(float(np.max(np.abs(got[k] - plain[k]))) /
+                    max(float(np.max(np.abs(plain[k]))), 1e-30) for k in got)
+        last = shaped.graph.layers[-1].name
+        row["outputs equal"] = worst <= FOLD_TOLERANCE and float(np.ptp(plain[last])) > 0
+        row["worst relative difference"] = f"{worst:.1e}"
     path = tmp_path / f"{name}.onnx"
     path.write_bytes(model.SerializeToString())
     back = costcalc.analyze(costcalc.parse_spec(import_model(path), "imported.yaml"))
-    assert (back.totals.macs, back.totals.params, back.totals.bn_buffers,
-            back.layers[-1].output) == (report.totals.macs, report.totals.params,
-                                        report.totals.bn_buffers, report.layers[-1].output)
+    row["MACs equal"] = back.totals.macs == report.totals.macs
+    row["imported params equal"] = back.totals.params == report.totals.params and \
+        back.layers[-1].output == report.layers[-1].output and \
+        (fold_bn or back.totals.bn_buffers == report.totals.bn_buffers)
+    return row
+
+
+def assert_row(row: dict[str, object]) -> None:
+    failed = [key for key, value in row.items() if value is False]
+    assert not failed and not row.get("BN after conv/fc left"), row
+
+
+def check_spec(name: str, tmp_path: Path, text: str | None = None, **settings) -> None:
+    """The unfolded and the folded export of a spec, each checked as `zoo_row` says."""
+    for fold_bn in (False, True):
+        assert_row(zoo_row(name, tmp_path, text, fold_bn, **settings))
 
 
 @pytest.mark.parametrize("name", FAST)
@@ -221,7 +280,7 @@ def _image(name="x", dims=(1, 3, 8, 8)):
     ("corrupt", "not a readable ONNX model"),
     ("dynamic", "has dimensions [None, 3, None, 8]"),
     ("two_inputs", "the graph has 2 inputs"),
-    ("unsupported", "no importer for Erf (1), Gelu (2)"),
+    ("unsupported", "no importer for Erf (1: 'e'), Gelu (2: 'g1', 'g2')"),
     ("gather", "Gather 'g' is not an embedding lookup"),
     ("unpool", "MaxUnpool 'u' does not read the indices of a MaxPool"),
 ])
@@ -278,3 +337,97 @@ def test_export_and_import_commands(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["export", "mobilenet_v2", "-o", str(missing)])
     assert result.exit_code == 1 and "cannot write" in result.stderr
     assert not missing.parent.exists()
+
+
+# -- graphs as other exporters write them, built here with onnx.helper (nothing downloaded)
+
+def torchvision_style(model, opset: int = 17):
+    """A costcalc export (folded) rewritten the way torch.onnx writes a torchvision ResNet:
+    ReduceMean over H, W for the global pool (axes an attribute before opset 18, an input
+    from it), `x.view(x.size(0), -1)` as Shape -> Gather -> Unsqueeze -> Concat -> Reshape over
+    Constant nodes, the classifier as MatMul by the transposed weight (read through an
+    Identity, as torch.onnx does for shared weights) + Add of the bias, torch-style node and
+    tensor names, and only the logits and the final output exposed."""
+    h = onnx.helper
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    nodes = []
+
+    def const(name, values):
+        nodes.append(h.make_node("Constant", [], [name], name=name, value=onnx.numpy_helper
+                                 .from_array(np.asarray(values, np.int64), name)))
+        return name
+
+    for node in model.graph.node:
+        if node.op_type == "GlobalAveragePool":
+            pool = node.output[0]
+            axes = {"axes": [2, 3]} if opset < 18 else {}
+            extra = [] if opset < 18 else [const("/avgpool/axes", [2, 3])]
+            nodes.append(h.make_node("ReduceMean", [node.input[0], *extra], [pool],
+                                     name="/avgpool/ReduceMean", keepdims=1, **axes))
+        elif node.op_type == "Flatten":
+            shape = h.make_node("Shape", [pool], ["/Shape_output_0"], name="/Shape")
+            gather = h.make_node("Gather", ["/Shape_output_0", const("/Constant_0", 0)],
+                                 ["/Gather_output_0"], name="/Gather", axis=0)
+            unsq_in = ["/Gather_output_0"] + ([] if opset < 13 else
+                                              [const("/Constant_1", [0])])
+            unsq = h.make_node("Unsqueeze", unsq_in, ["/Unsqueeze_output_0"], name="/Unsqueeze",
+                               **({"axes": [0]} if opset < 13 else {}))
+            nodes += [shape, gather, unsq]
+            concat = h.make_node("Concat", ["/Unsqueeze_output_0", const("/Constant_2", [-1])],
+                                 ["/Concat_output_0"], name="/Concat", axis=0)
+            nodes += [concat, h.make_node("Reshape", [pool, "/Concat_output_0"],
+                                          ["/Reshape_output_0"], name="/Reshape")]
+        elif node.op_type == "Gemm":
+            weight, bias = node.input[1], node.input[2]
+            inits["onnx::MatMul_1"] = np.ascontiguousarray(inits.pop(weight).T)
+            nodes.append(h.make_node("Identity", ["onnx::MatMul_1"], ["onnx::MatMul_2"],
+                                     name="/fc/Identity"))
+            nodes.append(h.make_node("MatMul", ["/Reshape_output_0", "onnx::MatMul_2"],
+                                     ["/fc/MatMul_output_0"], name="/fc/MatMul"))
+            nodes.append(h.make_node("Add", [bias, "/fc/MatMul_output_0"], ["logits"],
+                                     name="/fc/Add"))  # torch writes the bias first
+        elif node.op_type == "Reshape" and node.input[0].endswith(".gemm"):
+            continue
+        else:
+            copy = onnx.NodeProto()
+            copy.CopyFrom(node)
+            nodes.append(copy)
+    for node in nodes:  # torch-style names: /conv5_3/conv5_3.relu/Relu
+        node.input[:] = ["logits" if i == "fc" else i for i in node.input]
+        if node.op_type not in ("Constant", "Shape", "Gather", "Unsqueeze", "Concat",
+                                "Reshape", "Identity", "MatMul", "Add", "ReduceMean") or \
+                node.name.startswith("conv"):
+            node.name = f"/{node.name.split('.')[0]}/{node.name}/{node.op_type}"
+    classes = inits["onnx::MatMul_1"].shape[1]
+    out = [h.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [1, classes])
+           for name in ("logits", nodes[-1].output[0])]
+    graph = h.make_graph(nodes, "torch_jit", list(model.graph.input), out,
+                         [onnx.numpy_helper.from_array(v, k) for k, v in inits.items()])
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", opset)])
+
+
+@pytest.mark.parametrize("opset", [11, 13, 18])
+def test_a_torchvision_style_graph_imports_as_the_bundled_spec(opset: int,
+                                                               tmp_path: Path) -> None:
+    """ResNet-18 as torch.onnx writes it (batch norm folded, a Shape/Gather/Unsqueeze/Concat/
+    Reshape flatten, ReduceMean, MatMul + Add) runs in onnxruntime to the same output as
+    costcalc's own export, and imports with the bundled spec's MACs, every layer's kind and
+    shape (batch norms aside: folded), and params equal to --params deploy."""
+    (shaped,) = shape_graph(costcalc.build_graph(costcalc.load_spec("resnet"), variant="18"))
+    ours = export_graph(shaped.graph, shaped.shapes, seed=2, fold_bn=True)
+    theirs = torchvision_style(ours, opset)
+    onnx.checker.check_model(theirs, full_check=True)
+    assert {"Shape", "Gather", "Unsqueeze", "Concat", "Constant", "Identity", "MatMul",
+            "ReduceMean"} <= {n.op_type for n in theirs.graph.node}
+    x = random_input(shaped)
+    expected = run_model(ours, shaped, x)["fc"].reshape(1, -1)
+    got = run_model(theirs, shaped, x)["logits"]
+    assert float(np.max(np.abs(got - expected))) <= 1e-4 * float(np.max(np.abs(expected)))
+    path = tmp_path / "resnet18.onnx"
+    onnx.save(theirs, path)
+    back = costcalc.analyze(costcalc.parse_spec(import_model(path), "imported.yaml"))
+    bundled = costcalc.analyze("resnet", variant="18", params="deploy")
+    assert back.totals.macs == bundled.totals.macs
+    assert back.totals.params == bundled.totals.params
+    assert [(r.kind, r.output) for r in back.layers] == \
+        [(r.kind, r.output) for r in bundled.layers if r.kind != "batchnorm"]
