@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from .errors import CostcalcError, optional_module
+from .ops import MDConv
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
                "HardSwish": "hswish", "HardSigmoid": "hsigmoid"}
@@ -628,6 +629,13 @@ class _Importer:
         self.add("crop", node.output[0], [node.input[0], reference], offset=starts)
 
     def pad(self, node: Any) -> None:
+        """Pad (pads an input from opset 11; axes, an input from 18, must be absent)."""
+        if len(node.input) > 3 and node.input[3] or \
+                self.attrs(node).get("mode", b"constant") not in (b"constant", "constant") \
+                or node.input[1] not in self.init:
+            raise CostcalcError(f"{self.file}: Pad '{node.name}' has axes, a mode other than "
+                                "constant or pads that are not constant",
+                                "costcalc imports constant zero-padding of channels")
         pads = [int(p) for p in self.init[node.input[1]]]
         if any(p for i, p in enumerate(pads) if i not in (1, 5)) or pads[1]:
             raise CostcalcError(f"{self.file}: Pad '{node.name}' pads more than the channel "
@@ -646,11 +654,20 @@ class _Importer:
         if len(joins) != 1 or concat is None or concat.op_type != "Concat":
             raise CostcalcError(f"{self.file}: Split '{node.name}' is not joined by a Concat")
         nodes = list(self.graph.node)
-        kernels, strides = [], set()
+        kernels, strides, parts = [], set(), []
         for (conv,) in convs:
             self.skip.add(nodes.index(conv))
             kernels.append(int(self.init[conv.input[1]].shape[2]))
+            parts.append(int(self.init[conv.input[1]].shape[0]))
             strides.add(int(self.attrs(conv).get("strides", [1, 1])[0]))
+        # the part sizes (an attribute before opset 13, an input from it, num_outputs from 18)
+        # are read from the convs' weights: they must be MixNet's split, which mdconv assumes
+        expected = MDConv(kernels=tuple(kernels)).splits(self.channels(node.input[0]))
+        if parts != expected:
+            raise CostcalcError(f"{self.file}: Split '{node.name}' into {parts} channels, not "
+                                f"MixNet's split {expected}",
+                                "costcalc's mdconv splits into equal parts, the remainder "
+                                "to the first")
         self.skip.add(nodes.index(concat))
         self.add("mdconv", concat.output[0], [node.input[0]], kernels=kernels,
                  stride=strides.pop(), bias=len(convs[0][0].input) > 2)

@@ -3,6 +3,7 @@ costcalc's inferred shape, and the initializers' element counts equal costcalc's
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def zoo_row(name: str, tmp_path: Path, text: str | None = None, fold_bn: bool = 
     model = export_graph(shaped.graph, shaped.shapes, seed=5 if fold_bn else None,
                          fold_bn=fold_bn)
     onnx.checker.check_model(model)
-    ran = {k: v.shape for k, v in run_model(model, shaped).items()}
+    x = random_input(shaped) if fold_bn else None
+    outputs = run_model(model, shaped, x)
+    ran = {k: v.shape for k, v in outputs.items()}
     folded = foldable(shaped.graph) if fold_bn else {}
     expected = {layer.name: (1, shaped.shapes[layer.name].c, shaped.shapes[layer.name].h,
                              shaped.shapes[layer.name].w) for layer in shaped.graph.layers[1:]
@@ -93,11 +96,9 @@ def zoo_row(name: str, tmp_path: Path, text: str | None = None, fold_bn: bool = 
             node.op_type == "BatchNormalization" for node in model.graph.node) - sum(
             isinstance(layer.op, BatchNorm) and not producers[layer.inputs[0]].op.folds_bn
             for layer in shaped.graph.layers)  # the batch norms after anything else remain
-        x = random_input(shaped)
         plain = run_model(export_graph(shaped.graph, shaped.shapes, seed=5), shaped, x)
-        got = run_model(model, shaped, x)
-        worst = max(float(np.max(np.abs(got[k] - plain[k]))) /
-                    max(float(np.max(np.abs(plain[k]))), 1e-30) for k in got)
+        worst = max(float(np.max(np.abs(outputs[k] - plain[k]))) /
+                    max(float(np.max(np.abs(plain[k]))), 1e-30) for k in outputs)
         last = shaped.graph.layers[-1].name
         row["outputs equal"] = worst <= FOLD_TOLERANCE and float(np.ptp(plain[last])) > 0
         row["worst relative difference"] = f"{worst:.1e}"
@@ -142,13 +143,16 @@ def unexported_kinds(name: str) -> list[str]:
 
 
 @pytest.mark.onnx_zoo
+@pytest.mark.parametrize("fold_bn", [False, True], ids=["plain", "fold-bn"])
 @pytest.mark.parametrize("name", ZOO)
-def test_every_bundled_spec_runs_with_costcalcs_shapes(name: str, tmp_path: Path) -> None:
-    """The whole zoo (about a minute): `pytest tests/test_onnx.py --onnx-zoo`, run by CI. A spec
-    using a kind with no exporter yet is skipped by name, never silently."""
+def test_every_bundled_spec_runs_with_costcalcs_shapes(name: str, fold_bn: bool,
+                                                       tmp_path: Path) -> None:
+    """The whole zoo, unfolded and with --fold-bn (a few minutes): `pytest tests/test_onnx.py
+    --onnx-zoo`, run by CI; `python tests/onnx_zoo_table.py [--fold-bn]` prints the rows as a
+    table. A spec using a kind with no exporter yet is skipped by name, never silently."""
     if missing := unexported_kinds(name):
         pytest.skip(f"no ONNX exporter yet for {', '.join(missing)}")
-    check_spec(name, tmp_path)
+    assert_row(zoo_row(name, tmp_path, fold_bn=fold_bn))
 
 
 def test_the_kinds_without_an_exporter_are_the_known_ones() -> None:
@@ -431,3 +435,212 @@ def test_a_torchvision_style_graph_imports_as_the_bundled_spec(opset: int,
     assert back.totals.params == bundled.totals.params
     assert [(r.kind, r.output) for r in back.layers] == \
         [(r.kind, r.output) for r in bundled.layers if r.kind != "batchnorm"]
+
+
+def _small_net(middle: str = "Relu", opset: int = 17, domain: str = ""):
+    """x (1x3x8x8) -> Conv 3->4 3x3 pad 1 -> `middle` -> GlobalAveragePool -> Flatten ->
+    Gemm 4->2: 6,912 + 8 MACs."""
+    h = onnx.helper
+    inits = [onnx.numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w"),
+             onnx.numpy_helper.from_array(np.ones((2, 4), np.float32), "fc_w"),
+             onnx.numpy_helper.from_array(np.zeros((2,), np.float32), "fc_b")]
+    nodes = [h.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1],
+                         kernel_shape=[3, 3]),
+             h.make_node(middle, ["c"], ["m"], name="mid", domain=domain),
+             h.make_node("GlobalAveragePool", ["m"], ["p"], name="pool"),
+             h.make_node("Flatten", ["p"], ["f"], name="flat"),
+             h.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], name="fc", transB=1)]
+    graph = h.make_graph(nodes, "small", [_image()], [h.make_tensor_value_info(
+        "y", onnx.TensorProto.FLOAT, [1, 2])], inits)
+    imports = [h.make_opsetid("", opset)] + ([h.make_opsetid(domain, 1)] if domain else [])
+    return h.make_model(graph, opset_imports=imports)
+
+
+def test_allow_unknown_makes_an_unpriced_layer_the_report_marks(tmp_path: Path) -> None:
+    """Erf has no importer: an error naming the node, or with allow_unknown an `unpriced`
+    layer with ONNX shape inference's shape, zero cost, marked in the table, the JSON and a
+    header line saying the totals are lower bounds."""
+    from click.testing import CliRunner
+
+    from costcalc.cli import main
+
+    path = tmp_path / "m.onnx"
+    onnx.save(_small_net("Erf"), path)
+    with pytest.raises(CostcalcError, match=re.escape("no importer for Erf (1: 'mid')")) as info:
+        import_model(path)
+    assert "--allow-unknown" in info.value.fix
+    text = import_model(path, allow_unknown=True)
+    assert "  - unpriced: {name: m, op_type: Erf, out: 4, size: [8, 8]}" in text.splitlines()
+    report = costcalc.analyze(costcalc.parse_spec(text, "m.yaml"))
+    assert report.totals.macs == 6912 + 8
+    (row,) = [r for r in report.layers if r.kind == "unpriced"]
+    assert (row.output, row.macs, row.params) == ((4, 8, 8), 0, 0)
+    spec = tmp_path / "m.yaml"
+    runner = CliRunner()
+    result = runner.invoke(main, ["import", str(path), "--allow-unknown", "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    table = runner.invoke(main, ["report", str(spec), "--columns", "120"]).output
+    assert "unpriced: 1 layer(s) with no cost rule counted as zero (m): every total is a lower " \
+           "bound" in table
+    assert re.search(r"│ m +│ unpriced +│ 4x8x8 +│ +0 │", table), table
+    data = json.loads(runner.invoke(main, ["report", str(spec), "--format", "json"]).output)
+    assert "lower bound" in data["conventions"]["unpriced"]
+    assert [(r["name"], r["kind"], r["macs"]) for r in data["layers"]
+            if r["kind"] == "unpriced"] == [("m", "unpriced", 0)]
+
+
+def test_an_unknown_node_without_a_shape_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    onnx.save(_small_net("Mystery", domain="com.example"), path)
+    with pytest.raises(CostcalcError, match=re.escape("m.onnx: Mystery 'mid' has no importer "
+                                                      "and ONNX shape inference gives no")):
+        import_model(path, allow_unknown=True)
+
+
+@pytest.mark.parametrize("opset, message", [
+    (10, "m.onnx: opset 10 is older than 11, the oldest costcalc imports"),
+    (onnx.defs.onnx_opset_version() + 1, f"m.onnx: opset {onnx.defs.onnx_opset_version() + 1} "
+                                         "is newer than"),
+])
+def test_opsets_outside_11_to_current_are_clear_errors(opset: int, message: str,
+                                                       tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    onnx.save(_small_net(opset=opset), path)
+    with pytest.raises(CostcalcError, match=re.escape(message)):
+        import_model(path)
+
+
+@pytest.mark.parametrize("opset", [11, onnx.defs.onnx_opset_version()])
+def test_opset_11_and_the_current_opset_import(opset: int, tmp_path: Path) -> None:
+    """The oldest and the newest opset: the same small net, the same counts."""
+    path = tmp_path / "m.onnx"
+    model = _small_net(opset=opset)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    report = costcalc.analyze(costcalc.parse_spec(import_model(path), "m.yaml"))
+    assert (report.totals.macs, report.totals.params) == (6912 + 8, 108 + 10)
+
+
+def test_inputs_that_differ_across_opsets(tmp_path: Path) -> None:
+    """Clip's bounds, Pad's pads and Resize's sizes are inputs from opset 11 (older
+    attributes are refused with the opset); Split's sizes (an attribute before 13, an input
+    from it) are checked against mdconv's split through the convs' weights; Pad's axes
+    (an input from 18) are refused."""
+    h = onnx.helper
+    const = onnx.numpy_helper.from_array
+
+    def net(nodes, inits, opset):
+        graph = h.make_graph(nodes, "g", [_image()], [h.make_tensor_value_info(
+            nodes[-1].output[0], onnx.TensorProto.FLOAT, None)], inits)
+        path = tmp_path / f"g{opset}.onnx"
+        onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", opset)]), path)
+        return path
+
+    clip = [h.make_node("Clip", ["x", "lo", "hi"], ["c"], name="clip"),
+            h.make_node("Pad", ["c", "pads"], ["p"], name="pad"),
+            h.make_node("Resize", ["p", "", "", "sizes"], ["y"], name="up", mode="nearest")]
+    inits = [const(np.float32(0), "lo"), const(np.float32(6), "hi"),
+             const(np.array([0, 0, 0, 0, 0, 2, 0, 0], np.int64), "pads"),
+             const(np.array([1, 5, 16, 16], np.int64), "sizes")]
+    text = import_model(net(clip, inits, 11))
+    assert [line.split(":")[0] for line in text.split("layers:\n")[1].splitlines()] == \
+        ["  - act", "  - pad_channels", "  - upsample"]
+    axes = [h.make_node("Pad", ["x", "pads", "", "axes"], ["y"], name="pad")]
+    with pytest.raises(CostcalcError, match="Pad 'pad' has axes"):
+        import_model(net(axes, [inits[2], const(np.array([1], np.int64), "axes")], 18))
+    for opset in (11, 13):  # 8 channels into 5 + 3: not MixNet's 4 + 4
+        sizes = {"split": [5, 3]} if opset < 13 else {}
+        split_in = ["x"] if opset < 13 else ["x", "sizes"]
+        nodes = [h.make_node("Split", split_in, ["a", "b"], name="split", axis=1, **sizes)]
+        weights = [const(np.ones((5, 1, 3, 3), np.float32), "wa"),
+                   const(np.ones((3, 1, 5, 5), np.float32), "wb")]
+        nodes += [h.make_node("Conv", ["a", "wa"], ["ca"], name="ca", group=5,
+                              pads=[1, 1, 1, 1]),
+                  h.make_node("Conv", ["b", "wb"], ["cb"], name="cb", group=3,
+                              pads=[2, 2, 2, 2]),
+                  h.make_node("Concat", ["ca", "cb"], ["y"], name="cat", axis=1)]
+        extra = [] if opset < 13 else [const(np.array([5, 3], np.int64), "sizes")]
+        graph = h.make_graph(nodes, "g", [_image(dims=(1, 8, 8, 8))], [
+            h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)], weights + extra)
+        path = tmp_path / f"split{opset}.onnx"
+        onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", opset)]), path)
+        with pytest.raises(CostcalcError, match=re.escape("Split 'split' into [5, 3] channels, "
+                                                          "not MixNet's split [4, 4]")):
+            import_model(path)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("truncated", "not a readable ONNX model"),
+    ("text", "not a readable ONNX model"),
+    ("empty", "the model imports no ONNX operator set"),
+    ("dynamic", "give them with --input-shape, such as --input-shape 1x3x224x224"),
+    ("two_inputs", "the graph has 2 inputs"),
+    ("opset10", "opset 10 is older than 11"),
+    ("bad_shape", "--input-shape '1x3x8' is not N x C x H x W"),
+    ("contradicting", "contradicts the input 'x' of fixed dimension 3"),
+])
+def test_bad_onnx_files_on_the_command_line(case: str, message: str, tmp_path: Path) -> None:
+    """Exit 1, one message, no traceback, and no spec file written."""
+    from click.testing import CliRunner
+
+    from costcalc.cli import main
+
+    path, spec = tmp_path / "m.onnx", tmp_path / "m.yaml"
+    extra: list[str] = []
+    whole = _small_net().SerializeToString()
+    if case == "truncated":
+        path.write_bytes(whole[: len(whole) - 40])
+    elif case == "text":
+        path.write_text("this is not a model\n" * 20)
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case in ("dynamic", "bad_shape"):
+        relu = onnx.helper.make_node("Relu", ["x"], ["y"], name="r")
+        onnx.save(_model([relu], [_image(dims=("N", 3, "H", "W"))]), path)
+        extra = ["--input-shape", "1x3x8"] if case == "bad_shape" else []
+    elif case == "two_inputs":
+        add = onnx.helper.make_node("Add", ["x", "z"], ["y"], name="a")
+        onnx.save(_model([add], [_image(), _image("z")]), path)
+    elif case == "contradicting":
+        onnx.save(_small_net(), path)
+        extra = ["--input-shape", "1x4x8x8"]
+    else:
+        onnx.save(_small_net(opset=10), path)
+    result = CliRunner().invoke(main, ["import", str(path), "-o", str(spec), *extra])
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_input_shape_fixes_dynamic_dimensions(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from costcalc.cli import main
+
+    model = _small_net()
+    for dim, value in zip(model.graph.input[0].type.tensor_type.shape.dim, "NCHW", strict=True):
+        dim.dim_param = value  # every dimension dynamic, as exporters write dynamic_axes
+    path, spec = tmp_path / "m.onnx", tmp_path / "m.yaml"
+    onnx.save(model, path)
+    with pytest.raises(CostcalcError, match="--input-shape"):
+        import_model(path)
+    result = CliRunner().invoke(main, ["import", str(path), "--input-shape", "1x3x16x16",
+                                       "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    report = costcalc.analyze(spec)
+    assert report.input == (3, 16, 16) and report.totals.macs == 4 * 27 * 16 * 16 + 8
+
+
+def test_export_fold_bn_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from costcalc.cli import main
+
+    path = tmp_path / "m.onnx"
+    result = CliRunner().invoke(main, ["export", "mobilenet_v2", "--fold-bn", "--seed", "1",
+                                       "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    model = onnx.load(str(path))
+    assert "BatchNormalization" not in {n.op_type for n in model.graph.node}
+    assert parameter_counts(model)["params"] == \
+        costcalc.analyze("mobilenet_v2", params="deploy").totals.params
