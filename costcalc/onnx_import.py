@@ -261,7 +261,14 @@ class _Importer:
             if index in unpriced:
                 self.unpriced(node)
             elif index not in self.skip:
-                self.node(index, node)
+                try:
+                    self.node(index, node)
+                except KeyError as missing:  # an initializer lookup: the input is computed
+                    raise CostcalcError(f"{self.file}: {node.op_type} '{node.name}' reads "
+                                        f"{missing} as a computed tensor where costcalc needs "
+                                        "a constant (an initializer)",
+                                        "export with constant folding on (torch.onnx's "
+                                        "do_constant_folding=True)") from None
         return {"version": 1, "name": self.graph.name or Path(self.file).stem,
                 "source": f"imported from {Path(self.file).name}",
                 "input": {"channels": dims[1], "size": [dims[2], dims[3]]},
@@ -326,9 +333,9 @@ class _Importer:
         elif op in ("Add", "Mul"):
             if any(i in self.init for i in node.input):
                 raise CostcalcError(f"{self.file}: {op} '{node.name}' with a constant operand "
-                                    "is not a layer costcalc counts (only a bias after MatMul)",
-                                    "--allow-unknown does not cover it: fold it into the "
-                                    "layer before when exporting")
+                                    "is not a layer costcalc counts",
+                                    "costcalc imports Add and Mul of layers' outputs, and an "
+                                    "Add of a bias after a MatMul")
             self.add(op.lower(), out, list(node.input))
         elif op == "Concat":
             self.add("concat", out, list(node.input))
