@@ -5,8 +5,10 @@ name. Every tensor is kept four-dimensional, N × C × H × W with N = 1, so it 
 with costcalc's C × H × W shape: a fully connected layer flattens its input and reshapes its
 output to C × 1 × 1, as a flatten layer does. Weights are zeros or seeded random numbers; their
 element counts are costcalc's params (weights, biases, batch-norm scale and shift) and batch-norm
-buffers (running mean and variance), so a runtime can check both. An op kind with no exporter is
-an error that names it, never a silent gap.
+buffers (running mean and variance), so a runtime can check both. With `fold_bn`, a batch norm
+after a conv, mdconv, fc or deconv is folded into that layer's weights and bias instead (the
+initializers are then the params of `--params deploy`). An op kind with no exporter is an error
+that names it, never a silent gap.
 """
 
 from __future__ import annotations

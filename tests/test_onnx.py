@@ -165,7 +165,9 @@ def test_the_kinds_without_an_exporter_are_the_known_ones() -> None:
 # The new kinds in the forms the bundled specs do not use, small enough for the default run:
 # deconv with pads, output padding, groups, dilation and bias; a centred crop; nearest and
 # bilinear resizing by factor, size and reference; adaptive max and avg pooling; shared and
-# per-channel PReLU; unpooling; a stacked bidirectional GRU and an LSTM without biases.
+# per-channel PReLU; unpooling; a stacked bidirectional GRU and an LSTM without biases; a batch
+# norm folded into a grouped deconv, a conv with a bias, a mixed-kernel conv (unequal parts) and
+# an fc, and one after a pool that stays.
 SMALL = {
     "deconvs": """
 version: 1
@@ -193,6 +195,22 @@ layers:
   - pool: {name: p, op: max, kernel: 2, stride: 2}
   - conv: {name: c2, out: 4, kernel: 3, pad: 1}
   - unpool: {name: u, inputs: [c2, p]}
+""",
+    "folds": """
+version: 1
+name: folds
+input: {channels: 4, size: 6}
+layers:
+  - deconv: {name: d, out: 6, kernel: 3, stride: 2, pad: 1, groups: 2}
+  - batchnorm: {name: d_bn}
+  - conv: {name: c, out: 7, kernel: 1, bias: true}
+  - batchnorm: {name: c_bn}
+  - mdconv: {name: m, kernels: [3, 5]}
+  - batchnorm: {name: m_bn}
+  - pool: {name: p, op: max, kernel: 2, stride: 2}
+  - batchnorm: {name: p_bn}
+  - fc: {name: f, out: 5}
+  - batchnorm: {name: f_bn}
 """,
     "recurrent": """
 version: 1
