@@ -596,7 +596,9 @@ def export_onnx(spec: str, width: float | None, resolution: Any, variant: str | 
     graph, shapes = evaluated_graph(spec, width, resolution, sets, variant)
     model = export_graph(graph, shapes, seed=seed, fold_bn=fold_bn)
     write_output(model.SerializeToString(), output)
-    click.echo(f"wrote {output}: {len(graph.layers) - 1} layers", err=True)
+    folded = len(graph.layers) - 1 - len(model.graph.output)
+    click.echo(f"wrote {output}: {len(model.graph.output)} layers"
+               + (f" ({folded} batch norms folded)" if fold_bn else ""), err=True)
 
 
 @main.command("import")

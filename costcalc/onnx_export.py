@@ -113,12 +113,6 @@ class _Builder:
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=name, **attrs))
         return output
 
-    def output(self, layer: Layer) -> str:
-        """The tensor a layer writes: its own name, or its batch norm's when that is folded
-        into it."""
-        bn = self.folded.get(layer.name)
-        return layer.name if bn is None else bn.name
-
     def affine(self, layer: Layer, channels: int) -> Fold | None:
         """The per-channel scale and shift of the batch norm folded into this layer (None
         when there is none): y = scale · x + shift, from the very values the unfolded export
@@ -175,7 +169,7 @@ def _conv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...]
     kh, kw = as_pair(op.kernel)
     inputs = [ins[0], *b.kernel(layer.name, (y.c, x.c // groups, kh, kw), y.c, op.bias,
                                 b.affine(layer, y.c))]
-    b.node("Conv", inputs, b.output(layer), layer.name, kernel_shape=[kh, kw],
+    b.node("Conv", inputs, layer.name, layer.name, kernel_shape=[kh, kw],
            strides=list(as_pair(op.stride)), dilations=[op.dilation, op.dilation],
            pads=_conv_pads(x, (kh, kw), as_pair(op.stride), op.pad, op.dilation),
            group=groups)
@@ -199,7 +193,7 @@ def _mdconv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ..
         outs.append(b.node("Conv", inputs, f"{layer.name}.{i}", f"{layer.name}.{i}",
                            kernel_shape=[k, k], strides=list(stride), group=c,
                            pads=_conv_pads(Shape(c, x.h, x.w), (k, k), stride, "same", 1)))
-    b.node("Concat", outs, b.output(layer), layer.name, axis=1)
+    b.node("Concat", outs, layer.name, layer.name, axis=1)
 
 
 def _fc(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
@@ -211,7 +205,7 @@ def _fc(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
                               b.affine(layer, y.c))]
     gemm = b.node("Gemm", inputs, f"{layer.name}.gemm", f"{layer.name}.gemm", transB=1)
     b.node("Reshape", [gemm, b.constant(f"{layer.name}.shape", [1, y.c, 1, 1])],
-           b.output(layer), layer.name)
+           layer.name, layer.name)
 
 
 def _pool(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
@@ -336,7 +330,7 @@ def _deconv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ..
         np.arange(per_group[1])[None, :]
     inputs = [ins[0], *b.kernel(layer.name, (x.c, per_group[1], kh, kw), y.c, op.bias,
                                 b.affine(layer, y.c), channel[:, :, None, None])]
-    b.node("ConvTranspose", inputs, b.output(layer), layer.name, kernel_shape=[kh, kw],
+    b.node("ConvTranspose", inputs, layer.name, layer.name, kernel_shape=[kh, kw],
            strides=list(as_pair(op.stride)), dilations=[op.dilation, op.dilation],
            pads=[ph, pw, ph, pw], output_padding=list(as_pair(op.output_pad)),
            group=op.groups)
@@ -472,12 +466,13 @@ def export_graph(graph: Graph, shapes: Mapping[str, Shape], *, seed: int | None 
                  fold_bn: bool = False) -> Any:
     """An evaluated graph (shapes.shape_graph) as an ONNX ModelProto; every layer's output is
     also a graph output, so a runtime returns all of them. With `fold_bn`, each batch norm
-    `foldable` names is folded into the layer before it (weights scaled, bias shifted): no
-    node of its own, and the layer it folds into writes the batch norm's tensor."""
+    `foldable` names is folded into the layer before it (weights scaled, bias shifted): it has
+    no node and no tensor of its own, and the layers that read it read that layer's output
+    (named after that layer, as an inference graph's fused conv is)."""
     onnx = _onnx()
     indexed = frozenset(layer.inputs[1] for layer in graph.layers if isinstance(layer.op, Unpool))
     folded = foldable(graph) if fold_bn else {}
-    skipped = {bn.name for bn in folded.values()}
+    into = {bn.name: producer for producer, bn in folded.items()}  # read the folded layer
     b = _Builder(onnx, seed, [], [], indexed, folded)
     unsupported = sorted({layer.kind for layer in graph.layers
                           if type(layer.op) not in EXPORTERS and not isinstance(layer.op, Input)})
@@ -493,10 +488,10 @@ def export_graph(graph: Graph, shapes: Mapping[str, Shape], *, seed: int | None 
                                                          [1, y.c, y.h, y.w])]
             continue
         xs = tuple(shapes[src] for src in layer.inputs)
-        if layer.name in skipped:
-            continue  # written by the layer it folds into
-        EXPORTERS[type(layer.op)](b, layer, layer.inputs, xs, y)
-        outputs.append(onnx.helper.make_tensor_value_info(b.output(layer),
+        if layer.name in into:
+            continue  # folded into the layer it reads
+        EXPORTERS[type(layer.op)](b, layer, tuple(into.get(s, s) for s in layer.inputs), xs, y)
+        outputs.append(onnx.helper.make_tensor_value_info(layer.name,
                                                           onnx.TensorProto.FLOAT,
                                                           [1, y.c, y.h, y.w]))
     assert isinstance(first.op, Input)
