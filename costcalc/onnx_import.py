@@ -92,6 +92,18 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def fix_batch(model: Any) -> None:
+    """A dynamic batch dimension (torch.onnx's dynamic_axes={'x': {0: 'batch'}}) read as 1:
+    costcalc counts one image (--batch scales a report), and shape inference then knows every
+    tensor, so the shape subgraphs fold. Other dynamic dimensions still need --input-shape."""
+    inputs = [i for i in model.graph.input
+              if i.name not in {t.name for t in model.graph.initializer}]
+    if len(inputs) == 1 and len(inputs[0].type.tensor_type.shape.dim) == 4:
+        batch = inputs[0].type.tensor_type.shape.dim[0]
+        if not batch.HasField("dim_value") or batch.dim_value == 0:
+            batch.dim_value = 1
+
+
 def fix_input_shape(model: Any, dims: tuple[int, ...], file: str) -> None:
     """Give the graph's one input fixed N x C x H x W dimensions (--input-shape)."""
     inputs = [i for i in model.graph.input
@@ -712,6 +724,8 @@ def import_model(path: str | Path, allow_unknown: bool = False,
     check_opset(model, file)
     if input_shape is not None:
         fix_input_shape(model, input_shape, file)
+    else:
+        fix_batch(model)
     try:
         model = onnx.shape_inference.infer_shapes(model)
     except Exception:  # noqa: BLE001 - shapes are only needed for some ops, which then say so
