@@ -119,15 +119,22 @@ def assert_row(row: dict[str, object]) -> None:
     assert not failed and not row.get("BN after conv/fc left"), row
 
 
-def check_spec(name: str, tmp_path: Path, text: str | None = None, **settings) -> None:
-    """The unfolded and the folded export of a spec, each checked as `zoo_row` says."""
-    for fold_bn in (False, True):
+# Where the default run also checks --fold-bn: batch norm after depthwise and grouped convs,
+# mixed kernels (unequal parts) and option-A shortcuts; --onnx-zoo folds every spec.
+FAST_FOLD = {"mobilenet_v2", "shufflenet_v1", "mixnet_s", "resnet_cifar"}
+
+
+def check_spec(name: str, tmp_path: Path, text: str | None = None, fold: bool = True,
+               **settings) -> None:
+    """The unfolded and (with `fold`) the folded export of a spec, each checked as `zoo_row`
+    says."""
+    for fold_bn in (False, True) if fold else (False,):
         assert_row(zoo_row(name, tmp_path, text, fold_bn, **settings))
 
 
 @pytest.mark.parametrize("name", FAST)
 def test_runtime_shapes_and_params_equal_costcalc(name: str, tmp_path: Path) -> None:
-    check_spec(name, tmp_path)
+    check_spec(name, tmp_path, fold=name in FAST_FOLD)
 
 
 def test_a_width_and_resolution_export(tmp_path: Path) -> None:
@@ -430,7 +437,7 @@ def torchvision_style(model, opset: int = 17):
     return h.make_model(graph, opset_imports=[h.make_opsetid("", opset)])
 
 
-@pytest.mark.parametrize("opset", [11, 13, 18])
+@pytest.mark.parametrize("opset", [11, 18])
 def test_a_torchvision_style_graph_imports_as_the_bundled_spec(opset: int,
                                                                tmp_path: Path) -> None:
     """ResNet-18 as torch.onnx writes it (batch norm folded, a Shape/Gather/Unsqueeze/Concat/
