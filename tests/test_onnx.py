@@ -13,7 +13,7 @@ import pytest
 import costcalc
 from costcalc.bundled import bundled_specs
 from costcalc.errors import CostcalcError
-from costcalc.ops import BatchNorm, Embedding
+from costcalc.ops import FC, BatchNorm, Embedding, MDConv
 from costcalc.shapes import shape_graph
 
 onnx = pytest.importorskip("onnx")
@@ -57,18 +57,74 @@ def random_input(shaped) -> np.ndarray:
     return rng.standard_normal((1, x.c, x.h, x.w)).astype(np.float32)
 
 
-FOLD_TOLERANCE = 1e-3  # of the largest magnitude in each tensor (fp32 through ~100 layers)
+FOLD_TOLERANCE = 1e-4  # of the largest magnitude of each folded layer's output (fp32)
+
+
+def layer_nodes(layer) -> set[str]:
+    """The names of the export's nodes for a conv, deconv, fc or mdconv layer."""
+    name = layer.name
+    if isinstance(layer.op, FC):
+        return {f"{name}.flatten", f"{name}.gemm", name}
+    if isinstance(layer.op, MDConv):
+        return {f"{name}.split", name} | {f"{name}.{i}" for i in range(len(layer.op.kernels))}
+    return {name}
+
+
+def side_by_side(plain, folded_model, folded, layers) -> tuple[object, dict[str, str]]:
+    """The unfolded graph plus, beside each layer a batch norm folds into, that layer's folded
+    nodes (tensors and weights suffixed `#folded`) reading the very tensors the unfolded layer
+    reads: one run gives each folded layer's output and its batch norm's on identical inputs,
+    so the comparison checks the folding alone (no rounding carried from layer to layer, no
+    max-pool argmax ties flipping an unpool). Returns the model and, per folded output, the
+    batch-norm tensor it must equal."""
+    graph = onnx.GraphProto()
+    graph.CopyFrom(plain.graph)
+    inits = {t.name: t for t in folded_model.graph.initializer}
+    added: set[str] = set()
+    pairs = {}
+    for producer, bn in folded.items():
+        group = layer_nodes(layers[producer])
+        nodes = [n for n in folded_model.graph.node if n.name in group]
+        inside = {o for n in nodes for o in n.output}
+        for node in nodes:
+            copy = onnx.NodeProto()
+            copy.CopyFrom(node)
+            copy.name += "#folded"
+            copy.output[:] = [o + "#folded" for o in node.output]
+            inputs = []
+            for i in node.input:
+                if i in inside or i in inits:
+                    inputs.append(i + "#folded")
+                    if i in inits and i not in added:
+                        tensor = onnx.TensorProto()
+                        tensor.CopyFrom(inits[i])
+                        tensor.name = i + "#folded"
+                        graph.initializer.append(tensor)
+                        added.add(i)
+                else:  # a folded layer upstream is its batch norm in the unfolded graph
+                    inputs.append(folded[i].name if i in folded else i)
+            copy.input[:] = inputs
+            graph.node.append(copy)
+        graph.output.append(onnx.helper.make_tensor_value_info(
+            producer + "#folded", onnx.TensorProto.FLOAT, None))
+        pairs[producer + "#folded"] = bn.name
+    model = onnx.helper.make_model(graph, opset_imports=list(plain.opset_import))
+    model.ir_version = plain.ir_version
+    return model, pairs
 
 
 def zoo_row(name: str, tmp_path: Path, text: str | None = None, fold_bn: bool = False,
             **settings) -> dict[str, object]:
     """Export, run in onnxruntime (every layer's shape, the initializers' counts), then import
     the file back: MACs, params, buffers and the output shape round-trip exactly. `text`: a
-    spec given inline instead of the bundled spec `name`. With `fold_bn`, the folded export
-    (seeded random weights, non-trivial batch-norm statistics) must also compute what the
-    unfolded one does on a seeded random input, hold no batch norm after a conv/fc, and its
-    initializers must be costcalc's params under `--params deploy`; its import round-trips
-    MACs and comes back with framework params equal to those deploy params. Returns the
+    spec given inline instead of the bundled spec `name`. With `fold_bn` (seeded random
+    weights, non-trivial batch-norm statistics, a seeded random input), every folded layer
+    must compute what its unfolded layer and batch norm compute on the same input
+    (`side_by_side`, within FOLD_TOLERANCE of the largest magnitude; the output must vary),
+    the export must hold no batch norm after a conv/fc, and its initializers must be
+    costcalc's params under `--params deploy`; its import round-trips MACs and comes back with
+    framework params equal to those deploy params. The whole folded graph's largest
+    difference from the unfolded one is reported too. Returns the
     table row (tests/onnx_zoo_table.py prints them); `assert_row` fails on any False."""
     spec = costcalc.load_spec(name) if text is None else costcalc.parse_spec(text, f"{name}.yaml")
     (shaped,) = shape_graph(costcalc.build_graph(spec, **settings))
@@ -96,14 +152,21 @@ def zoo_row(name: str, tmp_path: Path, text: str | None = None, fold_bn: bool = 
             node.op_type == "BatchNormalization" for node in model.graph.node) - sum(
             isinstance(layer.op, BatchNorm) and not producers[layer.inputs[0]].op.folds_bn
             for layer in shaped.graph.layers)  # the batch norms after anything else remain
-        plain = run_model(export_graph(shaped.graph, shaped.shapes, seed=5), shaped, x)
-        # a folded layer's output is its batch norm's in the unfolded graph
+        unfolded = export_graph(shaped.graph, shaped.shapes, seed=5)
+        both, pairs = side_by_side(unfolded, model, folded, producers)
+        ran_both = run_model(both, shaped, x)
+        local = max((float(np.max(np.abs(ran_both[f] - ran_both[bn]))) /
+                     max(float(np.max(np.abs(ran_both[bn]))), 1e-30)
+                     for f, bn in pairs.items()), default=0.0)
+        row["folded outputs equal"] = local <= FOLD_TOLERANCE and all(
+            float(np.ptp(ran_both[bn])) > 0 for bn in pairs.values())
+        row["worst, per layer"] = f"{local:.1e}"
+        # the whole folded graph against the whole unfolded one: reported, not asserted
+        # (rounding carried through the network; an unpool's argmax may flip on a near-tie)
         same = {k: folded[k].name if k in folded else k for k in outputs}
-        worst = max(float(np.max(np.abs(outputs[k] - plain[same[k]]))) /
-                    max(float(np.max(np.abs(plain[same[k]]))), 1e-30) for k in outputs)
-        last = shaped.graph.layers[-1].name
-        row["outputs equal"] = worst <= FOLD_TOLERANCE and float(np.ptp(plain[last])) > 0
-        row["worst relative difference"] = f"{worst:.1e}"
+        worst = max(float(np.max(np.abs(outputs[k] - ran_both[same[k]]))) /
+                    max(float(np.max(np.abs(ran_both[same[k]]))), 1e-30) for k in outputs)
+        row["worst, end to end"] = f"{worst:.1e}"
     path = tmp_path / f"{name}.onnx"
     path.write_bytes(model.SerializeToString())
     back = costcalc.analyze(costcalc.parse_spec(import_model(path), "imported.yaml"))
