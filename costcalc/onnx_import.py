@@ -457,17 +457,36 @@ class _Importer:
     def conv(self, node: Any, a: Mapping[str, Any]) -> None:
         weight = self.init[node.input[1]]
         top, left, bottom, right = (int(p) for p in a.get("pads", [0, 0, 0, 0]))
-        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise CostcalcError(f"{self.file}: Conv '{node.name}' uses auto_pad",
-                                "export with explicit pads")
         dilations = {int(d) for d in a.get("dilations", [1, 1])}
         if len(dilations) != 1:
             raise CostcalcError(f"{self.file}: Conv '{node.name}' has unequal dilations")
+        auto = a.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        if auto != "NOTSET":
+            (top, bottom), (left, right) = self.auto_pads(
+                node, auto, weight.shape[2:4], [int(s) for s in a.get("strides", [1, 1])],
+                next(iter(dilations)))
         self.add("conv", node.output[0], [node.input[0]], out=int(weight.shape[0]),
                  kernel=[int(weight.shape[2]), int(weight.shape[3])],
                  stride=[int(s) for s in a.get("strides", [1, 1])],
                  pad=[top, bottom, left, right], dilation=dilations.pop(),
                  groups=int(a.get("group", 1)), bias=len(node.input) > 2)
+
+    def auto_pads(self, node: Any, auto: str, kernel: Any, strides: list[int],
+                  dilation: int) -> list[tuple[int, int]]:
+        """A Conv's auto_pad as explicit (before, after) pads per axis: VALID none, SAME_UPPER
+        and SAME_LOWER out = ceil(in / stride), the odd pixel after (UPPER, TensorFlow's
+        'same') or before (LOWER)."""
+        if auto == "VALID":
+            return [(0, 0), (0, 0)]
+        if auto not in ("SAME_UPPER", "SAME_LOWER"):
+            raise CostcalcError(f"{self.file}: Conv '{node.name}' has auto_pad {auto}")
+        out = []
+        for size, k, s in zip(self.dims(node.input[0])[2:4], kernel, strides, strict=True):
+            total = max((-(-size // s) - 1) * s + dilation * (int(k) - 1) + 1 - size, 0)
+            small, large = total // 2, total - total // 2
+            out.append((small, large) if auto == "SAME_UPPER" else (large, small))
+        return out
 
     def deconv(self, node: Any, a: Mapping[str, Any]) -> None:
         weight = self.init[node.input[1]]

@@ -740,3 +740,27 @@ def test_export_fold_bn_command(tmp_path: Path) -> None:
     lines = import_model(path).split("layers:\n")[1].splitlines()
     assert lines[:2] == ["  - conv: {name: conv1, out: 32, kernel: [3, 3], stride: [2, 2], pad: "
                          "[0, 1, 0, 1], bias: true}", "  - act: {name: conv1_relu6, fn: relu6}"]
+
+
+@pytest.mark.parametrize("auto, pads", [("VALID", "pad: [0, 0, 0, 0]"),
+                                        ("SAME_UPPER", "pad: [0, 1, 0, 1]"),
+                                        ("SAME_LOWER", "pad: [1, 0, 1, 0]")])
+def test_conv_auto_pad_imports_as_explicit_pads(auto: str, pads: str, tmp_path: Path) -> None:
+    """A 3x3 stride-2 conv on 8x8: SAME gives ceil(8 / 2) = 4 with one padded pixel, after
+    (UPPER) or before (LOWER); onnxruntime agrees on the output size."""
+    h = onnx.helper
+    weight = onnx.numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
+    conv = h.make_node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=[3, 3],
+                       strides=[2, 2], auto_pad=auto)
+    graph = h.make_graph([conv], "g", [_image()], [h.make_tensor_value_info(
+        "y", onnx.TensorProto.FLOAT, None)], [weight])
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    text = import_model(path)
+    line = text.split("layers:\n")[1].splitlines()[0]
+    assert (pads in line) == (auto != "VALID") and ("pad" not in line) == (auto == "VALID")
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (out,) = session.run(None, {"x": np.zeros((1, 3, 8, 8), np.float32)})
+    report = costcalc.analyze(costcalc.parse_spec(text, "m.yaml"))
+    assert report.layers[-1].output == out.shape[1:]
