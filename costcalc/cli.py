@@ -693,26 +693,40 @@ def print_schema() -> None:
               required=True, help="The .onnx file to write.")
 @click.option("--seed", type=int, default=None,
               help="Seeded random weights (default: zeros).")
+@click.option("--fold-bn", is_flag=True,
+              help="Fold each batch norm into the conv/fc before it (weights scaled, bias "
+                   "shifted), as inference graphs are: its initializers are then the params "
+                   "of --params deploy.")
 def export_onnx(spec: str, width: float | None, resolution: Any, variant: str | None,
-                sets: dict[str, Any], output: Path, seed: int | None) -> None:
+                sets: dict[str, Any], output: Path, seed: int | None, fold_bn: bool) -> None:
     """Write a spec at any setting as a runnable ONNX graph (needs the onnx extra)."""
     from .onnx_export import export_graph
 
     graph, shapes = evaluated_graph(spec, width, resolution, sets, variant)
-    model = export_graph(graph, shapes, seed=seed)
+    model = export_graph(graph, shapes, seed=seed, fold_bn=fold_bn)
     write_output(model.SerializeToString(), output)
-    click.echo(f"wrote {output}: {len(graph.layers) - 1} layers", err=True)
+    folded = len(graph.layers) - 1 - len(model.graph.output)
+    click.echo(f"wrote {output}: {len(model.graph.output)} layers"
+               + (f" ({folded} batch norms folded)" if fold_bn else ""), err=True)
 
 
 @main.command("import")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="The spec file to write (default: standard output).")
-def import_onnx(model: Path, output: Path | None) -> None:
+@click.option("--allow-unknown", is_flag=True,
+              help="Import nodes with no importer as unpriced layers (zero cost, shapes from "
+                   "ONNX shape inference); reports then say their totals are lower bounds.")
+@click.option("--input-shape", default=None, metavar="NxCxHxW",
+              help="Fix the input's dimensions, for a model exported with dynamic ones "
+                   "(e.g. 1x3x224x224).")
+def import_onnx(model: Path, output: Path | None, allow_unknown: bool,
+                input_shape: str | None) -> None:
     """Turn an ONNX model into a costcalc spec (needs the onnx extra)."""
-    from .onnx_import import import_model
+    from .onnx_import import import_model, parse_input_shape
 
-    write_output(import_model(model), output)
+    shape = None if input_shape is None else parse_input_shape(input_shape)
+    write_output(import_model(model, allow_unknown=allow_unknown, input_shape=shape), output)
 
 
 def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -46,6 +46,8 @@ def _hint(hint: Any, key: str, in_block: bool = False) -> dict[str, Any]:
         return {"anyOf": [{"type": "number"}, EXPRESSION]}
     if hint is bool:
         return {"anyOf": [{"type": "boolean"}, EXPRESSION]}
+    if hint is str:
+        return {"type": "string", "minLength": 1}
     if origin is typing.Literal:
         return {"enum": list(typing.get_args(hint))}
     if origin is tuple:

@@ -5,14 +5,17 @@ name. Every tensor is kept four-dimensional, N × C × H × W with N = 1, so it 
 with costcalc's C × H × W shape: a fully connected layer flattens its input and reshapes its
 output to C × 1 × 1, as a flatten layer does. Weights are zeros or seeded random numbers; their
 element counts are costcalc's params (weights, biases, batch-norm scale and shift) and batch-norm
-buffers (running mean and variance), so a runtime can check both. An op kind with no exporter is
-an error that names it, never a silent gap.
+buffers (running mean and variance), so a runtime can check both. With `fold_bn`, a batch norm
+after a conv, mdconv, fc or deconv is folded into that layer's weights and bias instead (the
+initializers are then the params of `--params deploy`). An op kind with no exporter is an error
+that names it, never a silent gap.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,19 +64,45 @@ def _onnx() -> Any:
     return optional_module("onnx", "ONNX export", "onnx")
 
 
+EPSILON = 1e-5  # BatchNormalization's default epsilon, which folding uses too
+
+
+def draw(seed: int | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """An initializer's values: zeros, or seeded random numbers drawn from the seed and the
+    tensor's name alone (so a tensor has the same values whatever else is exported, folded or
+    not). Weights are He-scaled (std sqrt(2 / fan-in)) so activations stay of order one through
+    a deep network; batch norm gets non-trivial statistics (scale 0.5-1.5, shift, mean,
+    variance 0.5-2), so that folding it is a real check."""
+    if seed is None:
+        return np.full(shape, 1.0 if name.endswith("running_var") else 0.0, np.float32)
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    if name.endswith((".scale", "running_var")):
+        return rng.uniform(0.5, 2.0 if name.endswith("var") else 1.5, shape).astype(np.float32)
+    if name.endswith((".shift", "running_mean", ".bias", ".B")):
+        return (rng.standard_normal(shape) * 0.1).astype(np.float32)
+    fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+
+
 @dataclass
 class _Builder:
     onnx: Any
-    rng: np.random.Generator | None
+    seed: int | None
     nodes: list[Any]
     initializers: list[Any]
     indexed: frozenset[str] = frozenset()  # max pools whose indices an unpool reads
+    folded: Mapping[str, Layer] = field(default_factory=dict)  # producer -> its batch norm
+
+    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        return draw(self.seed, name, shape)
+
+    def put(self, name: str, array: np.ndarray) -> str:
+        self.initializers.append(self.onnx.numpy_helper.from_array(
+            np.ascontiguousarray(array, np.float32), name))
+        return name
 
     def weight(self, name: str, shape: tuple[int, ...]) -> str:
-        array = np.zeros(shape, np.float32) if self.rng is None else \
-            self.rng.standard_normal(shape, dtype=np.float32) * np.float32(0.01)
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        return name
+        return self.put(name, self.array(name, shape))
 
     def constant(self, name: str, values: Any, dtype: Any = np.int64) -> str:
         self.initializers.append(self.onnx.numpy_helper.from_array(
@@ -84,7 +113,37 @@ class _Builder:
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=name, **attrs))
         return output
 
+    def affine(self, layer: Layer, channels: int) -> Fold | None:
+        """The per-channel scale and shift of the batch norm folded into this layer (None
+        when there is none): y = scale · x + shift, from the very values the unfolded export
+        gives that batch norm."""
+        bn = self.folded.get(layer.name)
+        if bn is None:
+            return None
+        gamma, beta, mean, var = (self.array(f"{bn.name}.{part}", (channels,)) for part in
+                                  ("scale", "shift", "running_mean", "running_var"))
+        scale = gamma / np.sqrt(var.astype(np.float64) + EPSILON)
+        return scale, beta - mean * scale
 
+    def kernel(self, name: str, shape: tuple[int, ...], out: int, bias: bool,
+               fold: Fold | None, channel: np.ndarray | None = None) -> list[str]:
+        """A weight and its bias (when the layer has one) as initializers, with a folded batch
+        norm's scale multiplied into the weight and its shift added to the bias (which then
+        exists even if the layer had none). `channel`: each weight entry's output channel,
+        broadcastable to `shape` (default: axis 0). Returns the initializer names."""
+        weight = self.array(f"{name}.weight", shape).astype(np.float64)
+        b = self.array(f"{name}.bias", (out,)).astype(np.float64) if bias else None
+        if fold is not None:
+            scale, shift = fold
+            if channel is None:
+                channel = np.arange(shape[0]).reshape((-1,) + (1,) * (len(shape) - 1))
+            weight = weight * scale[channel]
+            b = shift + (0.0 if b is None else b * scale)
+        names = [self.put(f"{name}.weight", weight)]
+        return names + ([self.put(f"{name}.bias", b)] if b is not None else [])
+
+
+Fold = tuple[np.ndarray, np.ndarray]  # a batch norm as y = scale · x + shift per channel
 Exporter = Callable[[_Builder, Layer, tuple[str, ...], tuple[Shape, ...], Shape], None]
 
 
@@ -108,9 +167,8 @@ def _conv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...]
     assert isinstance(op, Conv)
     groups = x.c if op.groups == "depthwise" else op.groups
     kh, kw = as_pair(op.kernel)
-    inputs = [ins[0], b.weight(f"{layer.name}.weight", (y.c, x.c // groups, kh, kw))]
-    if op.bias:
-        inputs.append(b.weight(f"{layer.name}.bias", (y.c,)))
+    inputs = [ins[0], *b.kernel(layer.name, (y.c, x.c // groups, kh, kw), y.c, op.bias,
+                                b.affine(layer, y.c))]
     b.node("Conv", inputs, layer.name, layer.name, kernel_shape=[kh, kw],
            strides=list(as_pair(op.stride)), dilations=[op.dilation, op.dilation],
            pads=_conv_pads(x, (kh, kw), as_pair(op.stride), op.pad, op.dilation),
@@ -126,11 +184,11 @@ def _mdconv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ..
     b.nodes.append(b.onnx.helper.make_node("Split", [ins[0], b.constant(f"{layer.name}.split",
                                                                         splits)], parts,
                                            name=f"{layer.name}.split", axis=1))
-    outs = []
+    outs, start, fold = [], 0, b.affine(layer, y.c)
     for i, (part, c, k) in enumerate(zip(parts, splits, op.kernels, strict=True)):
-        inputs = [part, b.weight(f"{layer.name}.{i}.weight", (c, 1, k, k))]
-        if op.bias:
-            inputs.append(b.weight(f"{layer.name}.{i}.bias", (c,)))
+        own = None if fold is None else (fold[0][start:start + c], fold[1][start:start + c])
+        inputs = [part, *b.kernel(f"{layer.name}.{i}", (c, 1, k, k), c, op.bias, own)]
+        start += c
         stride = (op.stride, op.stride)
         outs.append(b.node("Conv", inputs, f"{layer.name}.{i}", f"{layer.name}.{i}",
                            kernel_shape=[k, k], strides=list(stride), group=c,
@@ -143,12 +201,11 @@ def _fc(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
     op = layer.op
     assert isinstance(op, FC)
     flat = b.node("Flatten", [ins[0]], f"{layer.name}.flatten", f"{layer.name}.flatten", axis=1)
-    inputs = [flat, b.weight(f"{layer.name}.weight", (y.c, xs[0].numel))]
-    if op.bias:
-        inputs.append(b.weight(f"{layer.name}.bias", (y.c,)))
+    inputs = [flat, *b.kernel(layer.name, (y.c, xs[0].numel), y.c, op.bias,
+                              b.affine(layer, y.c))]
     gemm = b.node("Gemm", inputs, f"{layer.name}.gemm", f"{layer.name}.gemm", transB=1)
-    b.node("Reshape", [gemm, b.constant(f"{layer.name}.shape", [1, y.c, 1, 1])], layer.name,
-           layer.name)
+    b.node("Reshape", [gemm, b.constant(f"{layer.name}.shape", [1, y.c, 1, 1])],
+           layer.name, layer.name)
 
 
 def _pool(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
@@ -176,12 +233,9 @@ def indices(pool: str) -> str:
 
 def _batchnorm(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
                y: Shape) -> None:
-    names = [b.weight(f"{layer.name}.{part}", (y.c,)) for part in ("scale", "shift")]
-    stats = [f"{layer.name}.running_mean", f"{layer.name}.running_var"]
-    for name, value in zip(stats, (0.0, 1.0), strict=True):
-        b.initializers.append(b.onnx.numpy_helper.from_array(
-            np.full((y.c,), value, np.float32), name))
-    b.node("BatchNormalization", [ins[0], *names, *stats], layer.name, layer.name)
+    names = [b.weight(f"{layer.name}.{part}", (y.c,))
+             for part in ("scale", "shift", "running_mean", "running_var")]
+    b.node("BatchNormalization", [ins[0], *names], layer.name, layer.name, epsilon=EPSILON)
 
 
 def _act(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ...],
@@ -283,9 +337,11 @@ def _deconv(b: _Builder, layer: Layer, ins: tuple[str, ...], xs: tuple[Shape, ..
     assert isinstance(op, Deconv)
     kh, kw = as_pair(op.kernel)
     ph, pw = as_pair(op.pad)
-    inputs = [ins[0], b.weight(f"{layer.name}.weight", (x.c, y.c // op.groups, kh, kw))]
-    if op.bias:
-        inputs.append(b.weight(f"{layer.name}.bias", (y.c,)))
+    per_group = (x.c // op.groups, y.c // op.groups)  # weight: C_in x C_out/groups x K x K
+    channel = (np.arange(x.c)[:, None] // per_group[0]) * per_group[1] + \
+        np.arange(per_group[1])[None, :]
+    inputs = [ins[0], *b.kernel(layer.name, (x.c, per_group[1], kh, kw), y.c, op.bias,
+                                b.affine(layer, y.c), channel[:, :, None, None])]
     b.node("ConvTranspose", inputs, layer.name, layer.name, kernel_shape=[kh, kw],
            strides=list(as_pair(op.stride)), dilations=[op.dilation, op.dilation],
            pads=[ph, pw, ph, pw], output_padding=list(as_pair(op.output_pad)),
@@ -405,12 +461,32 @@ EXPORTERS: Mapping[type, Exporter] = {
 }
 
 
-def export_graph(graph: Graph, shapes: Mapping[str, Shape], *, seed: int | None = None) -> Any:
+def foldable(graph: Graph) -> dict[str, Layer]:
+    """The batch norms `--fold-bn` folds, by the layer they fold into: every batch norm whose
+    input is a conv, mdconv, fc or deconv (`folds_bn`, the layers the deploy params convention
+    folds) that nothing else reads. A batch norm after anything else stays a node."""
+    readers: dict[str, int] = {}
+    for layer in graph.layers:
+        for src in layer.inputs:
+            readers[src] = readers.get(src, 0) + 1
+    producers = graph.by_name()
+    return {layer.inputs[0]: layer for layer in graph.layers
+            if isinstance(layer.op, BatchNorm) and producers[layer.inputs[0]].op.folds_bn
+            and readers[layer.inputs[0]] == 1}
+
+
+def export_graph(graph: Graph, shapes: Mapping[str, Shape], *, seed: int | None = None,
+                 fold_bn: bool = False) -> Any:
     """An evaluated graph (shapes.shape_graph) as an ONNX ModelProto; every layer's output is
-    also a graph output, so a runtime returns all of them."""
+    also a graph output, so a runtime returns all of them. With `fold_bn`, each batch norm
+    `foldable` names is folded into the layer before it (weights scaled, bias shifted): it has
+    no node and no tensor of its own, and the layers that read it read that layer's output
+    (named after that layer, as an inference graph's fused conv is)."""
     onnx = _onnx()
     indexed = frozenset(layer.inputs[1] for layer in graph.layers if isinstance(layer.op, Unpool))
-    b = _Builder(onnx, None if seed is None else np.random.default_rng(seed), [], [], indexed)
+    folded = foldable(graph) if fold_bn else {}
+    into = {bn.name: producer for producer, bn in folded.items()}  # read the folded layer
+    b = _Builder(onnx, seed, [], [], indexed, folded)
     unsupported = sorted({layer.kind for layer in graph.layers
                           if type(layer.op) not in EXPORTERS and not isinstance(layer.op, Input)})
     if unsupported:
@@ -425,8 +501,11 @@ def export_graph(graph: Graph, shapes: Mapping[str, Shape], *, seed: int | None 
                                                          [1, y.c, y.h, y.w])]
             continue
         xs = tuple(shapes[src] for src in layer.inputs)
-        EXPORTERS[type(layer.op)](b, layer, layer.inputs, xs, y)
-        outputs.append(onnx.helper.make_tensor_value_info(layer.name, onnx.TensorProto.FLOAT,
+        if layer.name in into:
+            continue  # folded into the layer it reads
+        EXPORTERS[type(layer.op)](b, layer, tuple(into.get(s, s) for s in layer.inputs), xs, y)
+        outputs.append(onnx.helper.make_tensor_value_info(layer.name,
+                                                          onnx.TensorProto.FLOAT,
                                                           [1, y.c, y.h, y.w]))
     assert isinstance(first.op, Input)
     model_graph = onnx.helper.make_graph(b.nodes, graph.name, inputs, outputs, b.initializers)

@@ -175,6 +175,7 @@ class OpBase:
     # Where the output channels come from: "first" input, "all" inputs (joins), or the op's
     # "own" fields; a kind with an `out` field sets its own unless `out` is left to the input.
     channels_from: ClassVar[str] = "first"
+    unpriced: ClassVar[bool] = False  # no cost rule: its zeros make every total a lower bound
 
     def infer(self, xs: tuple[Shape, ...]) -> Shape:
         return xs[0]
@@ -945,3 +946,30 @@ class GRU(Recurrent):
 
     gates: ClassVar[int] = 3
     cell_ops: ClassVar[int] = 13
+
+
+# ---------------------------------------------------------------------------------------------
+# A layer with no cost rule (ONNX import with --allow-unknown)
+
+
+@op("unpriced")
+@dataclass(frozen=True, slots=True)
+class Unpriced(OpBase):
+    """A layer costcalc has no rule for, such as an ONNX node with no importer that
+    `costcalc import --allow-unknown` keeps: its output shape is given (`out` channels at
+    `size`, as ONNX shape inference found it), every count is zero, and the report marks it
+    (`unpriced` in its kind and bucket, and a header line saying every total is a lower
+    bound), never a silent zero."""
+
+    zero: ClassVar[frozenset[str]] = NO_COUNTS
+    unpriced: ClassVar[bool] = True
+    arity: ClassVar[tuple[int, int | None]] = (1, None)
+    bucket_name: ClassVar[str] = "unpriced"
+
+    op_type: str
+    out: int
+    size: int | tuple[int, int] = 1
+
+    def infer(self, xs: tuple[Shape, ...]) -> Shape:
+        h, w = as_pair(self.size)
+        return Shape(self.out, h, w)

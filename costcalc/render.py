@@ -72,7 +72,7 @@ def header_lines(report: Report) -> list[str]:
     c, h, w = report.input
     conv = report.notes()
     hardware = [f"{key.replace('_', ' ')}: {conv[key]}"
-                for key in ("hardware", "storage", "split", "roofline", "training")
+                for key in ("hardware", "storage", "split", "roofline", "training", "unpriced")
                 if key in conv]
     computed = [f"spec {report.file}"]
     if report.variant is not None:

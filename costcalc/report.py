@@ -20,11 +20,11 @@ from .expand import build_graph, check_width
 from .graph import Graph
 from .hardware import LEVELS, OPERANDS, Hardware, make_hardware
 from .metrics import Settings, Training, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
-from .ops import Dim, Geometry, Input, Shape, maximum
+from .ops import OPS, Dim, Geometry, Input, Shape, maximum
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
-BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other")
+BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other", "unpriced")
 # The JSON's layout (docs/reports.md): 2 made resolution always [h, w], width always a float,
 # `conventions` data (the prose moved to `notes`), and added per-layer inputs, kernel, stride,
 # groups and the totals' non_trainable_params and all_params
@@ -503,6 +503,8 @@ class Report:
                                "efficiency": r.efficiency, "device": r.name or None}
         if s.count != "costcalc":
             out["count"] = s.count
+        if unpriced := self.unpriced_layers():
+            out["unpriced"] = {"layers": unpriced, "totals": "lower-bound"}
         if s.training is not None:
             out["training"] = {"optimizer": s.training.optimizer,
                                "state_buffers": s.training.state_buffers,
@@ -527,7 +529,21 @@ class Report:
             **{m.key: m.convention for m in self.metrics if m.convention},
             **self._hardware_notes(),
             **self._deploy_notes(),
+            **self._unpriced_notes(),
         }
+
+    def unpriced_layers(self) -> list[str]:
+        """The layers whose kind has no cost rule (ops.Unpriced): their zeros make every
+        total a lower bound."""
+        return [r.name for r in self.layers if OPS[r.kind].unpriced]
+
+    def _unpriced_notes(self) -> dict[str, str]:
+        names = self.unpriced_layers()
+        if not names:
+            return {}
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return {"unpriced": f"{len(names)} layer(s) with no cost rule counted as zero ({shown}): "
+                            "every total is a lower bound"}
 
     def _hardware_notes(self) -> dict[str, str]:
         hardware = self.settings.hardware

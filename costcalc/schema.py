@@ -143,6 +143,10 @@ def coerce(hint: Any, value: Any, evaluate_expr: Evaluate) -> Any:
         return _as_number(value, evaluate_expr)
     if hint is bool:
         return _as_bool(value, evaluate_expr)
+    if hint is str:  # a label, never an expression (unpriced's op_type)
+        if isinstance(value, str) and value:
+            return value
+        raise FieldError(f"expected a name, got {describe(value)}")
     if origin is Literal:
         choices = typing.get_args(hint)
         if value in choices and not isinstance(value, bool):

@@ -32,7 +32,9 @@ What each layer kind keeps (`RULES`; docs/reports.md has the same table):
 - softmax: its output; lrn: its input and its output;
 - dropout: its mask, output-sized, counted at the dtype (PyTorch stores 1 B per element);
 - lstm, gru: its input, and per stacked layer, direction and step the gate activations and
-  the hidden state (and the LSTM's cell state).
+  the hidden state (and the LSTM's cell state);
+- unpriced (an imported op with no cost rule): nothing, like its other counts, so the total
+  is a lower bound.
 
 torchinfo's "Forward/backward pass size" is a different measure, computed here too for
 comparison: twice (forward and gradient) the outputs of the layers that have params, nothing
@@ -88,6 +90,8 @@ RULES: Mapping[type, Rule] = {
     ops.LRN: lambda op, xs, y: ((0,), True, 0),
     ops.Dropout: lambda op, xs, y: ((), False, y.numel),
     ops.LSTM: _recurrent, ops.GRU: _recurrent,
+    # no rule known: counted as keeping nothing, like its other counts (a lower bound)
+    ops.Unpriced: _nothing,
 }
 
 

@@ -173,6 +173,7 @@ EXAMPLES = {
     "embedding": lambda: OPS["embedding"](vocab=100, dim=16),
     "lstm": lambda: OPS["lstm"](hidden=8),
     "gru": lambda: OPS["gru"](hidden=8),
+    "unpriced": lambda: OPS["unpriced"](op_type="Gelu", out=4, size=[8, 8]),
 }
 # An embedding reads token ids: one channel (1 x steps x W).
 EXAMPLE_INPUTS = {"embedding": Shape(1, 8, 8)}
