@@ -70,13 +70,17 @@ def test_report_imports_only_what_it_uses(fmt: str) -> None:
     assert "costcalc.report" in ours and "numpy" in modules  # the probe saw the real run
 
 
-def test_import_costcalc_loads_nothing_until_used() -> None:
-    script = ("import sys, costcalc; before = sorted(m for m in sys.modules if "
-              "m.startswith('costcalc') or m == 'numpy'); costcalc.load_spec; "
-              "print(before, 'costcalc.spec' in sys.modules)")
+def printed_by(script: str) -> list[str]:
+    """What a fresh `python -c SCRIPT` prints, split into words."""
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
-    assert done.stdout.split() == ["['costcalc']", "True"]
+    return done.stdout.split()
+
+
+def test_import_costcalc_loads_nothing_until_used() -> None:
+    assert printed_by("import sys, costcalc; before = sorted(m for m in sys.modules if "
+                      "m.startswith('costcalc') or m == 'numpy'); costcalc.load_spec; "
+                      "print(before, 'costcalc.spec' in sys.modules)") == ["['costcalc']", "True"]
 
 
 def test_the_lazy_api_is_the_api() -> None:
@@ -97,12 +101,10 @@ def test_the_lazy_api_is_the_api() -> None:
 
 
 def test_sweep_is_the_function_in_a_fresh_process_whatever_is_imported_first() -> None:
-    script = ("import costcalc.sweep as module, costcalc; from costcalc.compare import compare; "
-              "from costcalc import sweep; print(sweep is costcalc.sweep, "
-              "type(sweep).__name__, len(costcalc.sweep('cifar10_micro', [1.0, 0.5], [32])))")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.split() == ["True", "function", "2"]
+    assert printed_by(
+        "import costcalc.sweep as module, costcalc; from costcalc.compare import compare; "
+        "from costcalc import sweep; print(sweep is costcalc.sweep, type(sweep).__name__, "
+        "len(costcalc.sweep('cifar10_micro', [1.0, 0.5], [32])))") == ["True", "function", "2"]
 
 
 # ---------------------------------------------------------------------------------------------
