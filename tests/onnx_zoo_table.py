@@ -21,7 +21,8 @@ def main(argv: list[str]) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            rows.append(test_onnx.zoo_row(name, Path(tmp), fold_bn=fold_bn))
+            rows.append(test_onnx.zoo_row(name, Path(tmp), fold_bn=fold_bn,
+                                          **test_onnx.ZOO_SETTINGS.get(name, {})))
             print(f"{name} done", file=sys.stderr)
     columns = list(rows[0])
     show = {True: "yes", False: "**no**"}

@@ -214,6 +214,13 @@ def unexported_kinds(name: str) -> list[str]:
                    if type(layer.op) not in EXPORTERS and not isinstance(layer.op, Input)})
 
 
+# The zoo runs each spec at its own input, but for one: every layer's output is a graph output,
+# held at once (with --fold-bn three times: the folded run and the side-by-side one), and
+# PSPNet's at its Cityscapes 713 x 713 is 6.7 GiB, 18 GB resident with --fold-bn. At 473, its
+# released PASCAL crop, the same layers and shapes rules are checked in 2.9 GiB.
+ZOO_SETTINGS: dict[str, dict[str, object]] = {"pspnet_resnet101": {"resolution": 473}}
+
+
 @pytest.mark.onnx_zoo
 @pytest.mark.parametrize("fold_bn", [False, True], ids=["plain", "fold-bn"])
 @pytest.mark.parametrize("name", ZOO)
@@ -224,7 +231,7 @@ def test_every_bundled_spec_runs_with_costcalcs_shapes(name: str, fold_bn: bool,
     table. A spec using a kind with no exporter yet is skipped by name, never silently."""
     if missing := unexported_kinds(name):
         pytest.skip(f"no ONNX exporter yet for {', '.join(missing)}")
-    assert_row(zoo_row(name, tmp_path, fold_bn=fold_bn))
+    assert_row(zoo_row(name, tmp_path, fold_bn=fold_bn, **ZOO_SETTINGS.get(name, {})))
 
 
 def test_the_kinds_without_an_exporter_are_the_known_ones() -> None:
