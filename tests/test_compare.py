@@ -83,7 +83,7 @@ def accuracy_rows(*args: str) -> dict[str, list[str]]:
 def test_mobilenet_v1_widths_show_table_6_top1_and_all_are_on_the_front() -> None:
     rows = accuracy_rows("mobilenet_v1", "mobilenet_v1:width=0.75", "mobilenet_v1:width=0.5",
                          "mobilenet_v1:width=0.25", "mobilenet_v1:width=0.6")
-    # MobileNet v1 Table 6 (the lecture deck's copy in /work/shared/seeds): 70.6/68.4/63.7/50.6
+    # MobileNet v1 Table 6 (Howard et al. 2017, as the lecture deck prints it): 70.6 to 50.6
     assert rows["top-1 %"] == ["70.6", "68.4", "63.7", "50.6", "—"]
     assert rows["accuracy front"] == ["yes", "yes", "yes", "yes", "—"]
     assert rows["top-1 source"][2:4] == ["howard2017_mobilenet_v1:table6"] * 2
