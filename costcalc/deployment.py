@@ -162,15 +162,19 @@ class Transfer:
                 "tensors produced up to the cut and read after it are sent")
 
 
-def as_size(value: ModelSize | Mapping[str, Any] | None) -> ModelSize | None:
+def as_size(value: ModelSize | Mapping[str, Any] | None,
+            weight_bits: int | None = None) -> ModelSize | None:
     """A ModelSize from itself or a mapping (papers rows, the API): weight_bits, density (a
-    number, or a mapping of name to density), storage, index_bits."""
+    number, or a mapping of name to density), storage, index_bits. A mapping without
+    weight_bits stores the weights at `weight_bits` when given (the weight dtype's width)."""
     if value is None or isinstance(value, ModelSize):
         return value
     keys = {"weight_bits", "density", "storage", "index_bits"}
     if not isinstance(value, Mapping) or set(value) - keys:
         raise CostcalcError(f"size settings take {', '.join(sorted(keys))}, got {value!r}")
     args = dict(value)
+    if weight_bits is not None:
+        args.setdefault("weight_bits", weight_bits)
     density = args.pop("density", ())
     if not isinstance(density, Mapping):
         density = [str(density)] if not isinstance(density, list | tuple) else density

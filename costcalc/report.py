@@ -652,9 +652,8 @@ def analyze(spec: Spec | Graph | str | Path, width: float | None = None,
     weights moved, model size when `size` gives no weight_bits) and `act_dtype` (activation
     bytes, traffic, transfer) override it for one of them."""
     chosen = Settings(batch, dtype, params, weight_dtype=weight_dtype, act_dtype=act_dtype)
-    if isinstance(size, Mapping) and "weight_bits" not in size:
-        size = {**size, "weight_bits": chosen.weight_bits}  # stored as the weights' type
-    settings = replace(chosen, hardware=as_hardware(hardware), size=as_size(size),
+    settings = replace(chosen, hardware=as_hardware(hardware),
+                       size=as_size(size, chosen.weight_bits),
                        transfer=as_transfer(transfer), latency=as_roofline(latency),
                        count=count,
                        training=Training(training) if isinstance(training, str) else training)

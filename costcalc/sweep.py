@@ -282,17 +282,16 @@ def point_settings(values: Mapping[str, Any], batch: int, dtype: str, params: st
     the spec's `density:` and any bare --density) and keeps the named ones. A model size
     without weight bits stores the weights at their dtype, as in `analyze`."""
     chosen = Settings(batch, dtype, params, weight_dtype=weight_dtype, act_dtype=act_dtype)
-    if isinstance(size, Mapping) and "weight_bits" not in size:
-        size = {**size, "weight_bits": chosen.weight_bits}
+    bits = chosen.weight_bits  # a size without weight bits stores the weights' dtype
     widths = {k: values[k] for k in ("weight_bits", "index_bits") if k in values}
     if widths or "density" in values:  # the axes' values first: a base may be valid only so
         size = replace(size, **widths) if isinstance(size, ModelSize) else \
-            as_size({**(size or {}), **widths})
+            as_size({**(size or {}), **widths}, bits)
         assert size is not None
         if "density" in values:
             size = replace(size, density=(("", parse_density(values["density"])),
                                           *((n, d) for n, d in size.density if n)))
-    size, transfer, latency = as_size(size), as_transfer(transfer), as_roofline(latency)
+    size, transfer, latency = as_size(size, bits), as_transfer(transfer), as_roofline(latency)
     if "pdu" in values:
         transfer = Transfer(values["pdu"], transfer.cut if transfer else None)
     if "efficiency" in values:
