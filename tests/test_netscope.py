@@ -140,6 +140,29 @@ def test_deck_nin_at_227_and_one_more_softmax() -> None:
         (11.06, 28.93)
     softmax = 1000 * 10
     assert (at[227].netscope_add + softmax, at[227].netscope_div + softmax) == (380_000, 20_000)
+    # Activations stay unexplained (a not-reproduced row): neither the second softmax nor
+    # Netscope's pre-2017-05-31 double count of the input blob gives the printed 38.79M.
+    acts = at[227].netscope_activations
+    assert deck_cell(acts + softmax, 1e6) != 38.79
+    assert deck_cell(acts + 10 * 3 * 227 * 227, 1e6) == 39.23
+
+
+def test_deck_simplenet_is_the_nodrp_graph() -> None:
+    """The paper's comparison table counted SimpNet_nodrp.prototxt (no BN on cccp4-cccp6, no
+    pool after cccp4), not the released deploy.prototxt. Totals counted independently from
+    the two prototxts by Netscope's rules."""
+    released = analyze("simplenet", count="netscope").totals
+    nodrp = analyze("simplenet", variant="nodrp", count="netscope").totals
+    cols = ("macc", "comp", "add", "div", "activations", "params")
+    assert [getattr(released, f"netscope_{c}") for c in cols] == \
+        [1_884_368_128, 1_886_208, 1_551_848, 1_551_848, 6_497_067, 6_415_848]
+    assert [getattr(nodrp, f"netscope_{c}") for c in cols] == \
+        [1_895_651_328, 1_824_256, 1_497_320, 1_497_320, 6_381_611, 6_410_728]
+    printed = {"macc": (1.9, 1e9), "comp": (1.82, 1e6), "add": (1.5, 1e6), "div": (1.5, 1e6),
+               "activations": (6.38, 1e6)}
+    assert {c: deck_cell(getattr(nodrp, f"netscope_{c}"), unit) for c, (_, unit)
+            in printed.items()} == {c: cell for c, (cell, _) in printed.items()}
+    assert deck_cell(released.netscope_comp, 1e6) != 1.82
 
 
 def test_deck_squeezenet_div_cannot_come_with_its_add() -> None:
