@@ -397,7 +397,8 @@ def list_specs(ctx: click.Context, long_: bool, variants: bool, hardware: bool) 
         profiles = [load_profile(path) for path in bundled_profiles()]
         width = max((len(p.name) for p in profiles), default=0)
         for p in profiles:
-            click.echo(f"{p.name.ljust(width)}  {p.unit:<3}  {' '.join(p.source.split())}")
+            click.echo(f"{p.name.ljust(width)}  {p.parts:<14}  {p.unit or '-':<3}  "
+                       f"{' '.join(p.source.split())}")
         return
     entries = []
     for path in bundled_specs():
@@ -629,17 +630,22 @@ def plot_energy(specs: tuple[str, ...], width: float | None, resolution: Any,
                  by_layer)
 
 
+DEVICE_HELP = ("A profile with peak_macs_per_s and bandwidth_bytes_per_s, for the roofline: "
+               "bundled titan_x_maxwell or stm32f746 (costcalc list --hardware), or a file.")
+DEVICE_EFFICIENCY_HELP = ("Fraction of the peak every layer reaches, in (0, 1]; multiplies "
+                          "the profile's efficiency by layer type.")
+
+
 @plot.command("roofline")
 @click.argument("spec")
 @spec_settings
 @click.option("--hardware", "profile", default=None,
-              help="A profile with peak_macs_per_s and bandwidth_bytes_per_s (bundled name or "
-                   "file).")
+              help=DEVICE_HELP)
 @click.option("--peak", type=float, default=None, help="Peak MAC/s (overrides the profile's).")
 @click.option("--bandwidth", type=float, default=None,
               help="Memory bandwidth in bytes/s (overrides the profile's).")
 @click.option("--efficiency", type=float, default=1.0, show_default=True,
-              help="Fraction of the peak a layer reaches, in (0, 1].")
+              help=DEVICE_EFFICIENCY_HELP)
 @click.option("--dtype", default="fp32", show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
 @_image_option
@@ -742,11 +748,10 @@ def rate_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @spec_settings
 @report_options
 @click.option("--hardware", "profile", default=None,
-              help="A profile with peak_macs_per_s and bandwidth_bytes_per_s (bundled name or "
-                   "file), for the roofline.")
+              help=DEVICE_HELP)
 @rate_options
 @click.option("--efficiency", type=float, default=1.0, show_default=True,
-              help="Fraction of the peak a layer reaches, in (0, 1].")
+              help=DEVICE_EFFICIENCY_HELP)
 @click.option("--calibrate", "times", type=click.Path(dir_okay=False, path_type=Path),
               help="Measured times: a CSV `layer,ms` (layers of SPEC) or `network,ms` "
                    "(bundled specs, spec@variant, at --batch); fits the --fit coefficients.")
@@ -972,8 +977,8 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="Packet payloads: a list or a range (adds transfer_bytes, cut_packets, ...).")
 @click.option("--cut", default=None, help="Split after this layer (needs --pdu).")
 @click.option("--hardware", "profile", default=None,
-              help="A hardware profile: energy and traffic, and the roofline latency when it "
-                   "has peak_macs_per_s and bandwidth_bytes_per_s.")
+              help="A hardware profile: energy and traffic when it has energies, the roofline "
+                   "latency when it has peak_macs_per_s and bandwidth_bytes_per_s.")
 @rate_options
 @click.option("--efficiency", "efficiencies", metavar="E",
               help="Fractions of the peak reached: a list or a range (default 1).")
@@ -1022,6 +1027,7 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
         raise CostcalcError("--cut needs --pdu (the packet payload in bytes)",
                             "add e.g. --pdu 116")
     roofline = device_roofline(profile, peak, bandwidth, 1.0, "sweep", optional=True)
+    energies = profile if profile is not None and load_profile(profile).has_energy else None
     grid = sw.Grid(
         sw.parse_values(widths, "--width") if widths else sw.default_widths(model, variant),
         sw.parse_sizes(resolutions) if resolutions else sw.default_sizes(model, variant),
@@ -1030,7 +1036,7 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
     keys, front = _names(metric), _names(pareto)
     job = sw.plan(model, grid, dtype=dtype, params=params, variant=variant,
                   keys=sw.needed_keys(keys, grid, where, front), chunk=chunk, sample=sample,
-                  seed=seed, max_configs=10**18 if yes else max_configs, hardware=profile,
+                  seed=seed, max_configs=10**18 if yes else max_configs, hardware=energies,
                   size=size, transfer=None if cut is None else {"pdu": 1, "cut": cut},
                   latency=roofline, count=count, weight_dtype=weight_dtype,
                   act_dtype=act_dtype)

@@ -194,12 +194,18 @@ def as_transfer(value: Transfer | Mapping[str, Any] | None) -> Transfer | None:
 class Roofline:
     """A device for the roofline latency model (docs/deploy.md, "Latency"): peak MACs per
     second, memory bandwidth in bytes per second, and the fraction of the peak a layer
-    reaches (efficiency, in (0, 1])."""
+    reaches, in (0, 1]: `efficiency` for every layer times its type's entry of `by_type`
+    (layer type as ops.BUCKETS, a device profile's `efficiency:`; a type not listed: 1)."""
 
     peak_macs_per_s: float
     bandwidth_bytes_per_s: float
     efficiency: float = 1.0
     name: str = ""
+    by_type: tuple[tuple[str, float], ...] = ()
+
+    def fraction(self, bucket: str) -> float:
+        """The fraction of the peak a layer of this type reaches."""
+        return self.efficiency * dict(self.by_type).get(bucket, 1.0)
 
     def __post_init__(self) -> None:
         for what, value in (("peak MAC/s", self.peak_macs_per_s),
@@ -210,21 +216,36 @@ class Roofline:
         if isinstance(self.efficiency, bool) or not isinstance(self.efficiency, int | float) \
                 or not 0 < self.efficiency <= 1:
             raise CostcalcError(f"--efficiency must be in (0, 1], got {self.efficiency!r}")
+        from .ops import BUCKETS
+
+        for bucket, fraction in self.by_type:
+            if bucket not in BUCKETS:
+                raise CostcalcError(f"efficiency: unknown layer type '{bucket}'",
+                                    did_you_mean(bucket, BUCKETS))
+            if isinstance(fraction, bool) or not isinstance(fraction, int | float) \
+                    or not 0 < fraction <= 1:
+                raise CostcalcError(f"efficiency: {bucket} must be in (0, 1], got {fraction!r}")
 
     def describe(self) -> str:
         name = f"{self.name}: " if self.name else ""
-        return (f"{name}peak {self.peak_macs_per_s:.4g} MAC/s x efficiency {self.efficiency:g}, "
-                f"bandwidth {self.bandwidth_bytes_per_s:.4g} B/s; time = max(MACs / (peak x "
-                "efficiency), bytes moved / bandwidth), bytes = weights + inputs + output")
+        types = "".join(f", {bucket} x {fraction:g}" for bucket, fraction in self.by_type)
+        return (f"{name}peak {self.peak_macs_per_s:.4g} MAC/s x efficiency {self.efficiency:g}"
+                f"{types}, bandwidth {self.bandwidth_bytes_per_s:.4g} B/s; time = max(MACs / "
+                "(peak x efficiency), bytes moved / bandwidth), bytes = weights + inputs + "
+                "output")
 
 
 def as_roofline(value: Roofline | Mapping[str, Any] | None) -> Roofline | None:
     if value is None or isinstance(value, Roofline):
         return value
-    keys = {"peak_macs_per_s", "bandwidth_bytes_per_s", "efficiency", "name"}
+    keys = {"peak_macs_per_s", "bandwidth_bytes_per_s", "efficiency", "name", "by_type"}
     if not isinstance(value, Mapping) or set(value) - keys:
         raise CostcalcError(f"latency settings take {', '.join(sorted(keys))}, got {value!r}")
-    return Roofline(**value)
+    by_type = value.get("by_type") or {}
+    if not isinstance(by_type, Mapping):
+        raise CostcalcError(f"latency by_type takes a mapping of layer type to fraction, got "
+                            f"{by_type!r}")
+    return Roofline(**{**value, "by_type": tuple(by_type.items())})
 
 
 def device_roofline(profile: str | None, peak: float | None, bandwidth: float | None,
@@ -248,4 +269,5 @@ def device_roofline(profile: str | None, peak: float | None, bandwidth: float | 
         raise CostcalcError(f"{command}: {where}", "pass --hardware with a profile that has "
                             "peak_macs_per_s and bandwidth_bytes_per_s, or --peak and "
                             f"--bandwidth{alternative}")
-    return Roofline(peak, bandwidth, efficiency, device.name if device else "")
+    return Roofline(peak, bandwidth, efficiency, device.name if device else "",
+                    tuple((device.efficiency or {}).items()) if device else ())

@@ -1,16 +1,17 @@
 """Hardware profiles (`specs/hardware/*.yaml`) and the assumptions an energy report makes.
 
-A profile is data: energy per arithmetic operation by number format and bit width, energy per
-access of each memory level (DRAM, SRAM, register file) with its word size, optional SRAM
-entries by capacity, how missing widths are filled (the scaling rules it states), and optional
-peak MAC/s and bandwidth. `Hardware` adds what the traffic model assumes on top: the SRAM size,
-how often weights are fetched from DRAM, the reuse mode and register-file accesses per MAC.
-docs/energy.md describes the format and the model.
+A profile is data, in two parts of which it has at least one. Energies: per arithmetic
+operation by number format and bit width, per access of each memory level (DRAM, SRAM, register
+file) with its word size, optional SRAM entries by capacity, how missing widths are filled (the
+scaling rules it states). A device's rates, for the roofline latency: peak MAC/s, memory
+bandwidth and optional efficiencies by layer type. `Hardware` adds what the traffic model
+assumes on top of the energies: the SRAM size, how often weights are fetched from DRAM, the
+reuse mode and register-file accesses per MAC. docs/energy.md describes the format and the
+model, docs/deploy.md the latency.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from typing import Any
 
 from .bundled import bundled_dir, resolve
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
-from .yamlnodes import Node, parse_yaml
+from .ops import BUCKETS
+from .yamlnodes import Node, as_float, parse_yaml
 
 LEVELS = ("dram", "sram", "rf")
 OPERANDS = ("weights", "inputs", "outputs")
@@ -28,8 +30,10 @@ REUSE_MODES = ("model", "none", "ideal")
 KINDS = ("int", "float")
 OPERATIONS = ("add", "mult", "mac")
 SCALING = {"linear": 1, "quadratic": 2}
-PROFILE_KEYS = {"version", "name", "source", "description", "unit", "compute", "scaling",
-                "memory", "defaults", "peak_macs_per_s", "bandwidth_bytes_per_s", "notes"}
+ENERGY_KEYS = ("unit", "compute", "memory", "defaults")  # with "scaling" (optional)
+RATE_KEYS = ("peak_macs_per_s", "bandwidth_bytes_per_s")
+PROFILE_KEYS = {"version", "name", "source", "description", "scaling", "efficiency", "notes",
+                *ENERGY_KEYS, *RATE_KEYS}
 DEFAULT_KEYS = {"sram", "rf_per_mac"}
 
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10,
@@ -73,7 +77,7 @@ class Profile:
     name: str
     source: str
     description: str
-    unit: str  # "pJ", or "MAC" for a profile normalized to one MAC
+    unit: str  # "pJ", or "MAC" for a profile normalized to one MAC ("" without energies)
     file: str
     compute: Mapping[str, Mapping[int, float]]  # "int_add" -> {bits: energy}
     scaling: Mapping[str, str]  # operation -> linear | quadratic
@@ -82,6 +86,17 @@ class Profile:
     rf_per_mac: tuple[int, int, int]  # register-file accesses per MAC: weight, input, output
     peak_macs_per_s: float | None = None
     bandwidth_bytes_per_s: float | None = None
+    efficiency: Mapping[str, float] | None = None  # layer type (ops.BUCKETS) -> fraction of peak
+
+    @property
+    def has_energy(self) -> bool:
+        return bool(self.compute)
+
+    @property
+    def parts(self) -> str:
+        """What the profile can price: energy, latency or both (`costcalc list --hardware`)."""
+        has = {"energy": self.has_energy, "latency": self.peak_macs_per_s is not None}
+        return "+".join(part for part, present in has.items() if present)
 
     def to_dict(self) -> dict[str, Any]:
         """The profile as data (papers rows read it): entries as written, and every entry per
@@ -213,6 +228,12 @@ def make_hardware(profile: str | Path | Profile, sram: str | int | None = None,
     """A Hardware from a profile name or path and the command line's assumptions; what is not
     given comes from the profile's defaults."""
     chosen = profile if isinstance(profile, Profile) else load_profile(profile)
+    if not chosen.has_energy:
+        raise CostcalcError(f"{chosen.file}: profile {chosen.name} gives a device's rates for "
+                            "the latency model, not energies, so it cannot price energy or "
+                            "memory traffic", "use it with `costcalc latency --hardware "
+                            f"{chosen.name}`; for energy choose a profile with compute and "
+                            "memory tables (`costcalc list --hardware`)")
     rf = chosen.rf_per_mac if rf_per_mac is None else (
         parse_rf_per_mac(rf_per_mac) if isinstance(rf_per_mac, str) else tuple(rf_per_mac))
     try:
@@ -267,12 +288,11 @@ class _Reader:
                              did_you_mean(key, allowed))
 
     def positive(self, node: Node, what: str) -> float | None:
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, int | float) or \
-                not math.isfinite(value) or value <= 0:
-            self.problem(node.line, f"{what} must be a positive number, got {value!r}")
+        value = as_float(node.value)
+        if value is None or value <= 0:
+            self.problem(node.line, f"{what} must be a positive number, got {node.value!r}")
             return None
-        return float(value)
+        return value
 
     def bits(self, key: Any, line: int, what: str) -> int | None:
         if isinstance(key, bool) or not isinstance(key, int) or not 1 <= key <= 64:
@@ -291,9 +311,25 @@ class _Reader:
     def profile(self, root: Node) -> Profile:
         top = self.mapping(root, "the profile")
         self.keys(top, PROFILE_KEYS, "profile")
-        for key in ("version", "name", "unit", "compute", "memory"):
+        energies = any(k in top for k in ENERGY_KEYS + ("scaling",))
+        rates = {k: self.positive(top[k], k) if k in top else None for k in RATE_KEYS}
+        for key in ("version", "name"):
             if key not in top:
                 self.problem(1, f"profile: missing required field '{key}'")
+        if energies:
+            for key in ("unit", "compute", "memory"):
+                if key not in top:
+                    self.problem(1, f"profile: missing required field '{key}'", "an energy "
+                                 "profile gives unit, compute, memory and defaults: sram "
+                                 "(docs/energy.md)")
+        if not energies or any(k in top for k in RATE_KEYS + ("efficiency",)):
+            for key in RATE_KEYS:
+                if key not in top:
+                    self.problem(1, f"profile: missing '{key}'" + (
+                        "" if energies else ": a profile without energies is a device for the "
+                        "latency model, which needs peak_macs_per_s and bandwidth_bytes_per_s"),
+                        "e.g. `peak_macs_per_s: 1.0e12` and `bandwidth_bytes_per_s: 25.6e9`")
+        efficiency = self.efficiency(top.get("efficiency"))
         text = {k: str(top[k].value) if k in top else "" for k in
                 ("name", "source", "description", "unit")}
         compute = self.compute(top.get("compute"))
@@ -308,7 +344,7 @@ class _Reader:
         defaults = self.mapping(top.get("defaults"), "defaults")
         self.keys(defaults, DEFAULT_KEYS, "defaults")
         sram = self.size(defaults["sram"], "defaults: sram") if "sram" in defaults else None
-        if "sram" not in defaults:
+        if "sram" not in defaults and energies:
             self.problem(top["defaults"].line if "defaults" in top else 1,
                          "defaults: missing 'sram' (the on-chip buffer size)", "e.g. `sram: "
                          "512KiB`")
@@ -321,19 +357,38 @@ class _Reader:
             except CostcalcError as exc:
                 self.problem(defaults["rf_per_mac"].line, f"defaults: rf_per_mac: {exc.what}",
                              exc.fix)
-        rates = {k: self.positive(top[k], k) if k in top else None
-                 for k in ("peak_macs_per_s", "bandwidth_bytes_per_s")}
         if self.problems:
             raise SpecError(self.problems)
         profile = Profile(text["name"], text["source"], " ".join(text["description"].split()),
                           text["unit"], self.file, compute, scaling, memory, sram or 1, rf,
-                          rates["peak_macs_per_s"], rates["bandwidth_bytes_per_s"])
+                          rates["peak_macs_per_s"], rates["bandwidth_bytes_per_s"], efficiency)
+        if not energies:
+            return profile
         try:
             profile.access("sram", profile.sram_bytes)
         except CostcalcError as exc:
             raise SpecError(Problem(self.file, defaults["sram"].line, exc.what, exc.fix)) \
                 from None
         return profile
+
+    def efficiency(self, node: Node | None) -> dict[str, float] | None:
+        """The fraction of the peak each layer type reaches, in (0, 1]; a type not listed
+        reaches the whole peak."""
+        if node is None:
+            return None
+        out = {}
+        for bucket, value in self.mapping(node, "efficiency").items():
+            if bucket not in BUCKETS:
+                self.problem(value.line, f"efficiency: unknown layer type '{bucket}'",
+                             did_you_mean(bucket, BUCKETS))
+                continue
+            fraction = self.positive(value, f"efficiency: {bucket}")
+            if fraction is not None and fraction > 1:
+                self.problem(value.line, f"efficiency: {bucket} must be in (0, 1], got "
+                             f"{fraction:g}", "a fraction of peak_macs_per_s")
+            elif fraction is not None:
+                out[bucket] = fraction
+        return out
 
     def compute(self, node: Node | None) -> dict[str, dict[int, float]]:
         out: dict[str, dict[int, float]] = {}

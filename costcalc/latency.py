@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CostcalcError, Problem, SpecError, did_you_mean
-from .metrics import Context, _moved_bytes, macs
+from .metrics import Context, _moved_bytes, buckets, macs
 from .ops import Dim, Input, Pool, as_pair, maximum
 
 FEATURES = ("macs", "pooled", "bytes", "elements")
@@ -46,13 +46,15 @@ def _times(ctx: Context) -> Mapping[str, tuple[float, float]]:
         device = _roofline(ctx)
         moved = _moved_bytes(ctx)
         counts = macs(ctx.graph, ctx.shapes)
+        types = buckets(ctx.graph, ctx.shapes) if device.by_type else {}
         out = {}
         for layer in ctx.graph.layers:
             if isinstance(layer.op, Input):
                 out[layer.name] = (0.0, 0.0)
                 continue
+            fraction = device.fraction(types.get(layer.name, ""))
             out[layer.name] = (1e3 * ctx.batch * counts[layer.name]
-                               / (device.peak_macs_per_s * device.efficiency),
+                               / (device.peak_macs_per_s * fraction),
                                1e3 * moved[layer.name] / device.bandwidth_bytes_per_s)
         ctx.cache["latency"] = out
     return ctx.cache["latency"]

@@ -213,6 +213,8 @@ class OpBase:
 
 
 NO_COUNTS = frozenset(COUNTS)
+# The breakdown buckets a layer falls in (`bucket`), in the order reports show them.
+BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other", "unpriced")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ from .hardware import load_profile
 from .report import BUCKETS, METRICS, analyze
 from .spec import load_spec
 from .sweep import sweep
-from .yamlnodes import Node, parse_yaml, plain
+from .yamlnodes import Node, as_float, parse_yaml, plain
 
 # A row's settings are analyze's keyword arguments, by their names there.
 SETTING_KEYS = set(inspect.signature(analyze).parameters) - {"spec"}
@@ -420,7 +420,7 @@ def _kind_problems(file: str, fields: Mapping[str, Node]) -> list[Problem]:
     for key in ("scale", "tolerance", "expected_tolerance"):
         if key not in fields:
             continue
-        value = _float(fields[key].value)
+        value = as_float(fields[key].value)
         if value is None or value < 0 or (key == "scale" and value == 0):
             out.append(Problem(file, fields[key].line, f"row: '{key}' must be a "
                                f"{'positive' if key == 'scale' else 'non-negative'} number, "
@@ -435,17 +435,6 @@ def _kind_problems(file: str, fields: Mapping[str, Node]) -> list[Problem]:
             out.append(Problem(file, fields[key].line, f"row: '{key}' must be text, got "
                                f"{plain(fields[key])!r}"))
     return out
-
-
-def _float(value: Any) -> float | None:
-    """A finite number, also from YAML text such as 1.0e6 (which YAML 1.1 leaves a string)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _number(node: Node | None) -> bool:

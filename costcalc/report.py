@@ -20,11 +20,10 @@ from .expand import build_graph, check_width
 from .graph import Graph
 from .hardware import LEVELS, OPERANDS, Hardware, make_hardware
 from .metrics import Settings, Training, dtype_bits, nbytes  # noqa: F401  (dtype_bits, nbytes: API)
-from .ops import OPS, Dim, Geometry, Input, Shape, maximum
+from .ops import BUCKETS, OPS, Dim, Geometry, Input, Shape, maximum
 from .shapes import shape_graph
 from .spec import Spec, load_spec
 
-BUCKETS = ("conv 1x1", "depthwise", "conv kxk", "fc", "other", "unpriced")
 # The JSON's layout (docs/reports.md): 2 made resolution always [h, w], width always a float,
 # `conventions` data (the prose moved to `notes`), and added per-layer inputs, kernel, stride,
 # groups and the totals' non_trainable_params and all_params
@@ -500,7 +499,8 @@ class Report:
             r = s.latency
             out["roofline"] = {"peak_macs_per_s": r.peak_macs_per_s,
                                "bandwidth_bytes_per_s": r.bandwidth_bytes_per_s,
-                               "efficiency": r.efficiency, "device": r.name or None}
+                               "efficiency": r.efficiency,
+                               "efficiency_by_type": dict(r.by_type), "device": r.name or None}
         if s.count != "costcalc":
             out["count"] = s.count
         if unpriced := self.unpriced_layers():

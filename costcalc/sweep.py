@@ -259,8 +259,9 @@ class SweepResult:
 
 # What each family of metrics needs before a sweep can measure it (report.FAMILIES).
 FAMILY_NEEDS = {
-    "energy": ("a hardware profile", "pass hardware= (a profile name or make_hardware(...)), "
-               "--hardware PROFILE on the command line"),
+    "energy": ("a hardware profile with energies", "give --hardware with a profile that has "
+               "compute and memory tables, e.g. horowitz45nm (hardware= in Python: a profile "
+               "name or make_hardware(...))"),
     "size": ("a model size", "give --weight-bits, --density, --storage or --index-bits "
              "(size= in Python)"),
     "transfer": ("a packet payload", "give --pdu BYTES (transfer= in Python)"),

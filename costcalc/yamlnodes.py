@@ -8,6 +8,7 @@ its limit (costcalc.limits), before the work is done, and nothing here recurses.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,19 @@ class Node:
 
     value: Any
     line: int
+
+
+def as_float(value: Any) -> float | None:
+    """A finite number, also from YAML text such as 1.0e6 or 1e12 (YAML 1.1 reads an exponent
+    without a decimal point and a sign as a string); None for anything else. For files whose
+    numbers are data (papers, hardware profiles); a spec's text goes through its expressions."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 _RESOLVER = yaml.resolver.Resolver()

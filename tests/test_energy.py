@@ -141,8 +141,9 @@ def test_energy_command_prints_its_assumptions_and_json(tmp_path: Path) -> None:
 def test_list_hardware() -> None:
     result = CliRunner().invoke(main, ["list", "--hardware"])
     assert result.exit_code == 0
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["eyeriss",
-                                                                         "horowitz45nm"]
+    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
+        ["eyeriss", "energy"], ["horowitz45nm", "energy"], ["stm32f746", "latency"],
+        ["titan_x_maxwell", "latency"]]
 
 
 PROFILE = """\

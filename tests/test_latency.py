@@ -127,3 +127,157 @@ def test_cli_latency() -> None:
     r = runner.invoke(main, ["latency", "cifar10_micro", "--hardware", "horowitz45nm"])
     assert r.exit_code == 1
     assert "horowitz45nm" in r.stderr and "no peak_macs_per_s and bandwidth" in r.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Device profiles: a hardware profile with rates and no energies, and efficiencies by layer type
+
+DEVICE = """\
+version: 1
+name: board
+source: "test"
+peak_macs_per_s: 1e9
+bandwidth_bytes_per_s: 1.0e8
+efficiency: {conv kxk: 0.5}
+"""
+
+
+def test_device_profile_rates_and_efficiency_by_type(tmp_path: Path) -> None:
+    """`1e9` and `1.0e8` are numbers (YAML 1.1 alone would read them as text). Only the layers
+    of the listed type run at half the peak: cifar10_micro's 5x5 convs (conv kxk) take twice
+    their compute time, its FC and pools none extra; --efficiency multiplies on top."""
+    path = tmp_path / "board.yaml"
+    path.write_text(DEVICE)
+    from costcalc.deployment import device_roofline
+
+    device = device_roofline(str(path), None, None)
+    assert (device.peak_macs_per_s, device.bandwidth_bytes_per_s) == (1e9, 1e8)
+    plain = {row.name: row for row in analyze("cifar10_micro", dtype="int8",
+                                              latency=Roofline(1e9, 1e8)).layers}
+    typed = {row.name: row for row in analyze("cifar10_micro", dtype="int8",
+                                              latency=device).layers}
+    assert typed["conv1"].compute_ms == pytest.approx(2 * plain["conv1"].compute_ms)
+    assert typed["conv1"].compute_ms == pytest.approx(2 * 2_457_600 / 1e9 * 1e3)
+    fc = next(name for name, row in plain.items() if row.kind == "fc")
+    assert plain[fc].compute_ms > 0
+    assert typed[fc].compute_ms == pytest.approx(plain[fc].compute_ms)
+    assert typed["conv1"].memory_ms == plain["conv1"].memory_ms
+    quarter = device_roofline(str(path), None, None, efficiency=0.5)
+    conv1 = {row.name: row for row in analyze("cifar10_micro", dtype="int8",
+                                              latency=quarter).layers}["conv1"]
+    assert conv1.compute_ms == pytest.approx(4 * plain["conv1"].compute_ms)
+    r = CliRunner().invoke(main, ["latency", "cifar10_micro", "--dtype", "int8", "--hardware",
+                                  str(path), "--format", "json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    import json
+
+    roofline = json.loads(r.stdout)["conventions"]["roofline"]
+    assert roofline["efficiency_by_type"] == {"conv kxk": 0.5}
+    assert roofline["device"] == "board"
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("efficiency: {conv kxk: 0.5}", "efficiency: {conv 3x3: 0.5}"),
+     "board.yaml:6: efficiency: unknown layer type 'conv 3x3'"),
+    (("efficiency: {conv kxk: 0.5}", "efficiency: {fc: 1.5}"),
+     "board.yaml:6: efficiency: fc must be in (0, 1], got 1.5"),
+    (("efficiency: {conv kxk: 0.5}", "efficiency: {fc: 0}"),
+     "board.yaml:6: efficiency: fc must be a positive number, got 0"),
+    (("bandwidth_bytes_per_s: 1.0e8\n", ""),
+     "board.yaml:1: profile: missing 'bandwidth_bytes_per_s': a profile without energies is a "
+     "device for the latency model"),
+    (("peak_macs_per_s: 1e9\n", "peak_macs_per_s: fast\n"),
+     "board.yaml:4: peak_macs_per_s must be a positive number, got 'fast'"),
+])
+def test_bad_device_profiles_are_located_errors(tmp_path: Path, edit, message) -> None:
+    path = tmp_path / "board.yaml"
+    path.write_text(DEVICE.replace(*edit))
+    r = CliRunner().invoke(main, ["latency", "cifar10_micro", "--hardware", str(path)])
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    assert message in r.stderr, r.stderr
+
+
+def test_a_device_profile_prices_no_energy(tmp_path: Path) -> None:
+    path = tmp_path / "board.yaml"
+    path.write_text(DEVICE)
+    out = tmp_path / "energy.json"
+    for profile in (str(path), "titan_x_maxwell"):
+        r = CliRunner().invoke(main, ["energy", "cifar10_micro", "--hardware", profile,
+                                      "-o", str(out)])
+        assert r.exit_code == 1 and "Traceback" not in r.stderr
+        assert "gives a device's rates for the latency model, not energies" in r.stderr
+        assert "costcalc latency --hardware" in r.stderr and not out.exists()
+
+
+def test_bundled_devices_rates_follow_from_their_sources() -> None:
+    """titan_x_maxwell: 3072 cores x one FP32 MAC x 1.0 GHz base clock (6.144 TFLOP/s, the
+    cnn-benchmarks table's 6.14), 336.5 GB/s; stm32f746: 2 MACs (one SMLAD) and 8 bytes
+    (64-bit DTCM/AXI) a cycle at 216 MHz."""
+    from costcalc.hardware import load_profile
+
+    titan = load_profile("titan_x_maxwell")
+    assert (titan.peak_macs_per_s, titan.bandwidth_bytes_per_s) == (3072 * 1.0e9, 336.5e9)
+    assert round(2 * titan.peak_macs_per_s / 1e12, 2) == 6.14
+    mcu = load_profile("stm32f746")
+    assert (mcu.peak_macs_per_s, mcu.bandwidth_bytes_per_s) == (2 * 216e6, 8 * 216e6)
+    assert not titan.has_energy and titan.parts == "latency"
+
+
+def test_deck_resnet_times_against_the_titan_x_roofline() -> None:
+    """The deck's "time/batch 16" against the roofline at the Titan X (Maxwell) peak, nothing
+    fitted: every measured time is above the bound (the roofline is a lower bound), at 63-79 %
+    of the peak's time, and WRN-50-2's wide layers come closest to it."""
+    from costcalc.deployment import device_roofline
+
+    device = device_roofline("titan_x_maxwell", None, None)
+    measured = {("resnet", "50"): 49, ("resnet", "101"): 82, ("resnet", "152"): 115,
+                ("wide_resnet50_2", None): 93, ("preresnet200", None): 154}
+    share = {}
+    for (spec, variant), ms in measured.items():
+        bound = analyze(spec, variant=variant, batch=16, latency=device).totals.latency_ms
+        assert bound < ms
+        share[spec + (variant or "")] = round(bound / ms, 3)
+    assert share == {"resnet50": 0.633, "resnet101": 0.685, "resnet152": 0.719,
+                     "wide_resnet50_2": 0.786, "preresnet200": 0.729}
+    assert max(share, key=share.get) == "wide_resnet50_2"
+
+
+def test_deck_microcontroller_against_the_stm32f746_peak() -> None:
+    """The CIFAR-10 network at int8 on the 216 MHz bound: 12,298,240 MACs at 432e6 MAC/s,
+    28.5 ms, compute-bound; the deck measures 178 ms, 16 % of the peak (about 2.8 cycles per
+    MAC, as the calibration finds)."""
+    from costcalc.deployment import device_roofline
+
+    t = analyze("cifar10_micro", dtype="int8",
+                latency=device_roofline("stm32f746", None, None)).totals
+    assert t.macs == 12_298_240
+    assert round(t.latency_ms, 1) == 28.5 and t.compute_ms > 100 * t.memory_ms
+    assert round(t.latency_ms / 178, 2) == 0.16
+
+
+def test_sweep_with_a_device_profile_equals_the_report(tmp_path: Path) -> None:
+    """A device profile in a sweep gives the latency (efficiency by type included: MobileNetV2
+    has depthwise and 1x1 layers) and no energy; each point equals `costcalc latency`."""
+    import json
+
+    path = tmp_path / "board.yaml"
+    path.write_text(DEVICE.replace("{conv kxk: 0.5}", "{depthwise: 0.25, conv 1x1: 0.8}")
+                    .replace("1.0e8", "1e12"))  # compute-bound, so the efficiencies show
+    runner = CliRunner()
+    r = runner.invoke(main, ["sweep", "mobilenet_v2", "--width", "1,0.5", "--resolution", "160",
+                             "--metric", "latency_ms", "--hardware", str(path), "--format",
+                             "json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    swept = {row["width"]: row["latency_ms"] for row in json.loads(r.stdout)["rows"]}
+    from costcalc.deployment import device_roofline
+
+    device = device_roofline(str(path), None, None)
+    plain = Roofline(device.peak_macs_per_s, device.bandwidth_bytes_per_s)
+    for width, ms in swept.items():
+        assert ms == pytest.approx(analyze("mobilenet_v2", width=width, resolution=160,
+                                           latency=device).totals.latency_ms, rel=1e-12)
+        assert ms > analyze("mobilenet_v2", width=width, resolution=160,
+                            latency=plain).totals.latency_ms
+    r = runner.invoke(main, ["sweep", "mobilenet_v2", "--width", "1", "--resolution", "160",
+                             "--metric", "energy", "--hardware", str(path)])
+    assert r.exit_code == 1 and "a hardware profile with energies" in r.stderr
