@@ -447,12 +447,26 @@ def report_options(func):
     return func
 
 
+class _WholeText(click.ParamType):
+    """An integer option whose bad values are the deployment settings' errors (exit 1, with
+    the allowed range), not click's usage error: text that is not an integer passes through
+    unconverted for them to reject."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return value
+
+
 def deploy_options(func):
     """Model size (--weight-bits, --density, --storage, --index-bits), split-computing
     transfer (--pdu, --cut) and Netscope's counts (--count); the command receives `size` and
     `transfer` (None when not asked) and `count`."""
     options = [
-        click.option("--weight-bits", type=int, default=None,
+        click.option("--weight-bits", type=_WholeText(), default=None,
                      help="Bits per stored weight, 1..32 (sparse: per codebook code, 1..16). "
                           "Any size option adds the model-size metrics (docs/deploy.md)."),
         click.option("--density", "densities", multiple=True, metavar="[NAME=]D",
@@ -462,9 +476,9 @@ def deploy_options(func):
         click.option("--storage", type=click.Choice(STORAGE), default=None,
                      help="dense (every weight, zeros included; default) or sparse (Deep "
                           "Compression: codebook, codes, relative indices, fillers)."),
-        click.option("--index-bits", type=int, default=None,
+        click.option("--index-bits", type=_WholeText(), default=None,
                      help="Relative-index width of sparse storage, 1..16 (default 4)."),
-        click.option("--pdu", type=int, default=None,
+        click.option("--pdu", type=_WholeText(), default=None,
                      help="Packet payload in bytes: adds each layer's output bytes and packets "
                           "(split computing)."),
         click.option("--cut", default=None,

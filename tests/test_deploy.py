@@ -277,6 +277,10 @@ def test_cli_report_size_and_transfer() -> None:
     (["--density", "conv9=0.5"], "did you mean 'conv3'?"),
     (["--pdu", "0"], "--pdu must be"),
     (["--weight-bits", "40"], "--weight-bits must be"),
+    (["--weight-bits", "2.5"], "--weight-bits must be a whole number from 1 to 32, got '2.5'"),
+    (["--storage", "sparse", "--index-bits", "four"],
+     "--index-bits must be a whole number from 1 to 16, got 'four'"),
+    (["--pdu", "115.5"], "--pdu must be a whole number of bytes of at least 1, got '115.5'"),
 ])
 def test_cli_errors_exit_1(args: list[str], message: str) -> None:
     r = CliRunner().invoke(main, ["report", "cifar10_micro", *args])
