@@ -548,7 +548,7 @@ def _print_rich(console: _Page, title: str, columns: Sequence[str],
 
 def _draw(console: _Page, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
           right_from: int, widths: Sequence[int]) -> None:
-    """rich's HEAVY_HEAD box with the title left-justified above it."""
+    """rich's HEAVY_HEAD box with the title (if any) left-justified above it."""
 
     def line(cells: Sequence[str], edge: str, sep: str) -> str:
         parts = []
@@ -561,14 +561,69 @@ def _draw(console: _Page, title: str, columns: Sequence[str], rows: Sequence[Seq
         return left + sep.join(fill * (w + 2) for w in widths) + right
 
     total = _table_width(widths)
-    out = [title + " " * max(0, total - cell_len(title)), rule("┏", "━", "┳", "┓"),
-           line(columns, "┃", "┃"), rule("┡", "━", "╇", "┩")]
+    # a title longer than the page wraps at the page's width (none: no title line)
+    heads = textwrap.wrap(title, max(total, console.width)) if title else []
+    out = [*(head + " " * max(0, total - cell_len(head)) for head in heads),
+           rule("┏", "━", "┳", "┓"), line(columns, "┃", "┃"), rule("┡", "━", "╇", "┩")]
     out += [line(row, "│", "│") for row in rows]
     out.append(rule("└", "─", "┴", "┘"))
     console.file.write("\n".join(out) + "\n")
 
 
 DEFAULT_COLUMNS = 110  # the table's width when none is given (stable in pipes and files)
+
+
+def stacked_parts(columns: Sequence[str], rows: Sequence[Sequence[str]], keys: int,
+                  width: int) -> list[list[int]]:
+    """How a table whose every column matters (a sweep's grid, a comparison) fits `width`
+    without cutting a digit: the indices of the value columns each of several stacked tables
+    holds, in order, the first `keys` columns (what a row is) repeated in every one. One
+    table when everything fits; at least one value column a table, so a part can still be
+    wider than `width` (then nothing narrower shows every digit)."""
+    widths = _widths(columns, rows)
+
+    def fits(part: Sequence[int]) -> bool:
+        return _table_width([*widths[:keys], *(widths[j] for j in part)]) <= width
+
+    parts: list[list[int]] = [[]]
+    for i in range(keys, len(columns)):
+        if parts[-1] and not fits([*parts[-1], i]):
+            parts.append([])
+        parts[-1].append(i)
+    # as many tables, evened out (2 + 2 columns rather than 3 + 1) when those fit too
+    values = list(range(keys, len(columns)))
+    size, extra = divmod(len(values), len(parts))
+    starts = [n * size + min(n, extra) for n in range(len(parts) + 1)]
+    even = [values[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+    return even if all(fits(part) for part in even) or len(parts) == 1 else parts
+
+
+def fit_note(parts: int, drawn: int, width: int) -> str | None:
+    """The one line that says a table was laid out otherwise than asked: split into `parts`
+    stacked tables, or `drawn` columns wide for a `width` that is narrower; None when not."""
+    split = f"split into {parts} tables" if parts > 1 else ""
+    if drawn > width:
+        return f"{split}{': ' if split else ''}needs {drawn} columns to show every digit " \
+            f"({width} asked)"
+    return f"{split} to fit {width} columns" if split else None
+
+
+def print_stacked(console: _Page, title: str, columns: Sequence[str],
+                  rows: Sequence[Sequence[str]], keys: int, right_from: int) -> None:
+    """A table that keeps every column and every digit: whole when it fits the console's
+    width, else as stacked tables (stacked_parts) under a one-line note (fit_note); the title
+    above the first."""
+    parts = stacked_parts(columns, rows, keys, console.width)
+    widths = _widths(columns, rows)
+    drawn = max(_table_width([*widths[:keys], *(widths[j] for j in part)]) for part in parts)
+    note = fit_note(len(parts), drawn, console.width)
+    if note is not None:  # one line, as wide as the tables under it at most
+        _write_wrapped(console, note, max(console.width, drawn))
+    for n, part in enumerate(parts):
+        chosen = [*range(keys), *part]
+        _draw(console, title if n == 0 else "", [columns[i] for i in chosen],
+              [[row[i] for i in chosen] for row in rows], right_from,
+              [widths[i] for i in chosen])
 
 
 def _optional(section: RowSection) -> list[int]:
@@ -588,12 +643,17 @@ def _optional(section: RowSection) -> list[int]:
     return [*reversed(metrics[1:]), kind, *metrics[:1], output, *reversed(shares)]
 
 
+def _write_wrapped(console: _Page, line: str, width: int | None = None) -> None:
+    """A header line, wrapped at the width, continuation lines indented by two spaces."""
+    console.file.write(textwrap.fill(line, width or console.width, subsequent_indent="  ",
+                                     break_on_hyphens=False) + "\n")
+
+
 def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     width = columns or DEFAULT_COLUMNS
     console = _Page(width)
     for line in header_lines(report):
-        console.file.write(textwrap.fill(line, width, subsequent_indent="  ",
-                                         break_on_hyphens=False) + "\n")
+        _write_wrapped(console, line)
     _print_table(console, "totals", ("metric", "exact", "approx"), totals_rows(report), 1,
                  True)
     _print_table(console, "by layer type", BREAKDOWN_COLUMNS, breakdown_cells(report), 1,
@@ -878,21 +938,18 @@ MAC_LINE = "1 MAC = one multiply-accumulate"
 
 
 def sweep_table(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
-    from rich.table import Table
-
-    console = text_console(columns or 110)
+    """The header lines, then the grid or the long table with every digit: split into stacked
+    tables (the width, or the axis columns, repeated) when it is wider than `columns`."""
+    console = _Page(columns or DEFAULT_COLUMNS)
     for line in sweep_header(result, keys):
-        console.print(line, soft_wrap=True)
+        _write_wrapped(console, line)
     grid = _sweep_grid(result, keys[0]) if len(keys) == 1 else None
     names, rows = grid if grid is not None else _sweep_rows(result, keys, True)
-    table = Table(title=f"{keys[0]} by width (rows) and resolution (columns)"
-                  if grid is not None else None, title_justify="left")
-    for name in names:
-        table.add_column(name, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    axes = 1 if grid is not None else len(sweep_columns(result))
+    print_stacked(console, f"{keys[0]} by width (rows) and resolution (columns)"
+                  if grid is not None else "", names, [[str(c) for c in r] for r in rows],
+                  axes, 0)
+    return console.file.getvalue()
 
 
 def sweep_markdown(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
