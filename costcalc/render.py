@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command), r
 
     from .compare import Comparison
     from .formula import Formula, FormulaResult
+    from .latency import Fit
     from .spec import Spec
     from .sweep import SweepResult
 
@@ -862,6 +863,56 @@ FORMULA_RENDERERS: dict[FormulaFormat, Callable[[FormulaResult], str]] = {
 
 def render_formula(result: FormulaResult, fmt: FormulaFormat | str) -> str:
     return _renderer(FORMULA_RENDERERS, fmt)(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# `costcalc latency --calibrate`
+
+
+def calibration_text(result: Fit, clock_hz: float | None = None, units: str = "exact",
+                     columns: int | None = None) -> str:
+    """The fitted model, then every point: its work of each fitted feature (every digit, or
+    compact under `--units human`, as the rows' counts are), its measured and predicted time,
+    residual and error (ms to the microsecond whatever the units, as the per-layer latency
+    column), then the fitted and held-out points' total and mean errors. The work columns are
+    dropped, right to left, while the table is wider than `columns` (as the rows' metrics
+    are); the times are always shown."""
+    from .latency import FEATURE_FORMAT, FEATURE_TEXT
+
+    if units not in UNITS:
+        raise CostcalcError(f"unknown units '{units}'", "use exact or human")
+    pairs = list(zip(result.coefficients, result.features, strict=True))
+    lines = ["calibration: time = " + " + ".join(f"{c:.4g} ms {FEATURE_TEXT[f]}"
+                                                 for c, f in pairs)]
+    if clock_hz:
+        lines.append("  = " + ", ".join(f"{c * 1e-3 * clock_hz:.4g} cycles {FEATURE_TEXT[f]}"
+                                        for c, f in pairs) + f" at {clock_hz:.4g} Hz")
+    if result.clock_ratio != 1:
+        lines.append(f"points of the second file predicted at {result.clock_ratio:.4g} x the "
+                     "clock of the fitted ones")
+    show = compact if units == "human" else _exact
+    work = [(f, [show(p.work[f], FEATURE_FORMAT[f]) for p in result.points])
+            for f in result.features]
+    work = [(f, cells, max(len(f), *map(len, cells))) for f, cells in work]
+    width = max(len(p.name) for p in result.points)
+    times = 2 + 12 + 2 + 12 + 2 + 12 + 2 + 8 + (12 if any(p.held_out for p in result.points)
+                                               else 0)
+    while work and width + sum(2 + n for _, _, n in work) + times > (columns or DEFAULT_COLUMNS):
+        work.pop()
+    lines.append(f"{'point'.ljust(width)}" + "".join(f"  {f:>{n}}" for f, _, n in work)
+                 + f"  {'measured ms':>12}  {'predicted ms':>12}  {'residual ms':>12}  "
+                 f"{'error':>8}")
+    for i, p in enumerate(result.points):
+        tag = "  (held out)" if p.held_out else ""
+        lines.append(f"{p.name.ljust(width)}" + "".join(f"  {cells[i]:>{n}}"
+                                                        for _, cells, n in work)
+                     + f"  {p.measured_ms:12.3f}  {p.predicted_ms:12.3f}  "
+                     f"{p.predicted_ms - p.measured_ms:12.3f}  {p.error_pct:7.1f}%{tag}")
+    for held, what in ((False, "fitted"), (True, "held out")):
+        if any(p.held_out == held for p in result.points):
+            lines.append(f"{what}: total error {result.error_pct(held):+.1f}%, mean |error| "
+                         f"{result.mean_abs_error_pct(held):.1f}%")
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
