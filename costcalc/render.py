@@ -575,13 +575,14 @@ DEFAULT_COLUMNS = 110  # the table's width when none is given (stable in pipes a
 
 
 def stacked_parts(columns: Sequence[str], rows: Sequence[Sequence[str]], keys: int,
-                  width: int) -> list[list[int]]:
+                  width: int, wrap_first: bool = False) -> list[list[int]]:
     """How a table whose every column matters (a sweep's grid, a comparison) fits `width`
     without cutting a digit: the indices of the value columns each of several stacked tables
     holds, in order, the first `keys` columns (what a row is) repeated in every one. One
-    table when everything fits; at least one value column a table, so a part can still be
-    wider than `width` (then nothing narrower shows every digit)."""
-    widths = _widths(columns, rows)
+    table when everything fits (`wrap_first`: with the first column's labels wrapped down to
+    _MIN_NAME); at least one value column a table, so a part can still be wider than `width`
+    (then nothing narrower shows every digit)."""
+    widths = _key_widths(columns, rows, wrap_first)
 
     def fits(part: Sequence[int]) -> bool:
         return _table_width([*widths[:keys], *(widths[j] for j in part)]) <= width
@@ -599,6 +600,16 @@ def stacked_parts(columns: Sequence[str], rows: Sequence[Sequence[str]], keys: i
     return even if all(fits(part) for part in even) or len(parts) == 1 else parts
 
 
+def _key_widths(columns: Sequence[str], rows: Sequence[Sequence[str]],
+                wrap_first: bool) -> list[int]:
+    """The columns' widths, the first as narrow as wrapping its labels allows (`wrap_first`:
+    down to _MIN_NAME, never below its heading)."""
+    widths = _widths(columns, rows)
+    if wrap_first and widths:
+        widths[0] = min(widths[0], max(_MIN_NAME, cell_len(columns[0])))
+    return widths
+
+
 def fit_note(parts: int, drawn: int, width: int) -> str | None:
     """The one line that says a table was laid out otherwise than asked: split into `parts`
     stacked tables, or `drawn` columns wide for a `width` that is narrower; None when not."""
@@ -610,21 +621,24 @@ def fit_note(parts: int, drawn: int, width: int) -> str | None:
 
 
 def print_stacked(console: _Page, title: str, columns: Sequence[str],
-                  rows: Sequence[Sequence[str]], keys: int, right_from: int) -> None:
+                  rows: Sequence[Sequence[str]], keys: int, right_from: int,
+                  wrap_first: bool = False) -> None:
     """A table that keeps every column and every digit: whole when it fits the console's
-    width, else as stacked tables (stacked_parts) under a one-line note (fit_note); the title
-    above the first."""
-    parts = stacked_parts(columns, rows, keys, console.width)
-    widths = _widths(columns, rows)
-    drawn = max(_table_width([*widths[:keys], *(widths[j] for j in part)]) for part in parts)
-    note = fit_note(len(parts), drawn, console.width)
+    width (`wrap_first`: wrapping the first column's labels if that is what it takes), else
+    as stacked tables (stacked_parts) under a one-line note (fit_note); the title above the
+    first."""
+    width = console.width
+    parts = stacked_parts(columns, rows, keys, width, wrap_first)
+    least = _key_widths(columns, rows, wrap_first)
+    drawn = max(_table_width([*least[:keys], *(least[j] for j in part)]) for part in parts)
+    note = fit_note(len(parts), drawn, width)
     if note is not None:  # one line, as wide as the tables under it at most
-        _write_wrapped(console, note, max(console.width, drawn))
+        _write_wrapped(console, note, max(width, drawn))
     for n, part in enumerate(parts):
         chosen = [*range(keys), *part]
-        _draw(console, title if n == 0 else "", [columns[i] for i in chosen],
-              [[row[i] for i in chosen] for row in rows], right_from,
-              [widths[i] for i in chosen])
+        names = [columns[i] for i in chosen]
+        cells = [[row[i] for i in chosen] for row in rows]
+        _print_table(console, title if n == 0 else "", names, cells, right_from, wrap_first)
 
 
 def _optional(section: RowSection) -> list[int]:
@@ -1134,8 +1148,6 @@ def compare_notes(comparison: Comparison) -> list[str]:
 
 
 def compare_table(comparison: Comparison, columns: int | None = None) -> str:
-    from rich.table import Table
-
     console = text_console(columns or 110)
     if comparison.budget:
         console.print("budget: " + ", ".join(f"{k} <= {v:g}" for k, v in
@@ -1143,12 +1155,9 @@ def compare_table(comparison: Comparison, columns: int | None = None) -> str:
                       + f"; the largest {comparison.vary} within it (exact search)",
                       soft_wrap=True)
     names, rows = compare_rows(comparison)
-    table = Table()
-    for i, name in enumerate(names):
-        table.add_column(name, justify="left" if i == 0 else "right")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    page = _Page(console.width)  # every digit: the labels wrap, then the columns stack
+    print_stacked(page, "", names, rows, 1, 1, wrap_first=True)
+    console.file.write(page.file.getvalue())  # type: ignore[attr-defined]
     for line in compare_notes(comparison):
         console.print(line, soft_wrap=True)
     return console.file.getvalue()  # type: ignore[attr-defined]

@@ -256,3 +256,29 @@ def test_no_totals_label_wraps_at_80_columns_for_any_bundled_spec() -> None:
     report = costcalc.analyze("resnet", variant="152")
     narrow = _totals_labels(render(report, "table", 40, View(summary=True)))
     assert len(narrow) > len(totals_rows(report))
+
+
+def test_a_comparison_keeps_every_digit_at_every_width() -> None:
+    """costcalc compare at 40 to 120 columns: every cell of every configuration's column
+    whole and once (rich used to cut '3,857,973,248' to '3,857…' at 40); the metric labels
+    wrap first, then the configurations stack under a note."""
+    from costcalc.compare import compare
+    from costcalc.render import compare_rows, render_compare
+
+    comparison = compare(["mobilenet_v1", "resnet", "squeezenet_v1_0"])
+    names, rows = compare_rows(comparison)
+    expected = sorted(c for row in rows for c in row[1:])
+    layouts = set()
+    for width in range(40, 121):
+        text = render_compare(comparison, "table", width)
+        cells = _cells(text)
+        heads = [row for row in cells if row[0] == "metric"]
+        assert sorted(c for row in heads for c in row[1:]) == sorted(names[1:]), width
+        body = [row for row in cells if row[0] != "metric"]
+        assert sorted(c for row in body for c in row[1:] if c) == expected, width
+        boxes = [line for line in text.splitlines() if line[:1] in ("┏", "┃", "│", "└")]
+        assert max(map(len, boxes)) <= width, width
+        split = len(heads) > 1
+        assert (f"split into {len(heads)} tables to fit {width} columns" in text) == split
+        layouts.add((len(heads), any(not any(row[1:]) for row in body)))  # labels wrapped
+    assert {(1, False), (1, True), (2, True)} <= layouts, layouts
