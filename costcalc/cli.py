@@ -791,11 +791,23 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             clock_hz: float | None, view: View) -> None:
     """Roofline latency per layer, and a least-squares calibration (docs/deploy.md)."""
     from .deployment import device_roofline
-    from .latency import fit, read_times, render_fit, timed_points
+    from .latency import fit, read_times, timed_points
+    from .render import calibration_text
 
     roofline = device_roofline(profile, peak, bandwidth, efficiency, "latency",
                                optional=times is not None,
                                alternative=", or --calibrate times.csv")
+    rows_only = [name for name, given in (("--fields", view.fields is not None),
+                                          ("--top", view.top is not None),
+                                          ("--depth", view.depth is not None),
+                                          ("--sort", view.sort != View().sort),
+                                          ("--csv-total", view.csv_total)) if given]
+    if roofline is None and rows_only:
+        raise CostcalcError(f"{', '.join(rows_only)}: the per-layer table's options, and "
+                            "--calibrate without a roofline prints no per-layer table (only "
+                            "the calibration, which --units applies to)",
+                            "add --hardware PROFILE (or --peak and --bandwidth) for the "
+                            f"roofline's per-layer table, or drop {', '.join(rows_only)}")
     result = analyze(spec, width=width, resolution=resolution, batch=batch, dtype=dtype,
                      params=params, args=sets, variant=variant, latency=roofline,
                      weight_dtype=weight_dtype, act_dtype=act_dtype)
@@ -816,8 +828,8 @@ def latency(ctx: click.Context, spec: str, width: float | None, resolution: Any,
             points.append(timed_points(kind, rows, str(path), graph, shapes, batch,
                                        (result.settings.weight_bits, result.settings.act_bits)))
         chosen = [f.strip() for f in features.split(",") if f.strip()]
-        text += render_fit(fit(points[0], chosen, holdout, points[1], str(times), clock_ratio),
-                           clock_hz)
+        text += calibration_text(fit(points[0], chosen, holdout, points[1], str(times),
+                                     clock_ratio), clock_hz, view.units, ctx.obj["columns"])
     write_output(text, output, force)
 
 

@@ -33,6 +33,7 @@ from .ops import Dim, Input, Pool, as_pair, maximum
 FEATURES = ("macs", "pooled", "bytes", "elements")
 FEATURE_TEXT = {"macs": "per MAC", "pooled": "per pooled element", "bytes": "per byte moved",
                 "elements": "per output element of other layers"}
+FEATURE_FORMAT = {"macs": "count", "pooled": "count", "bytes": "bytes", "elements": "count"}
 
 
 def _roofline(ctx: Context):
@@ -122,6 +123,7 @@ class Point:
     predicted_ms: float
     held_out: bool
     line: int
+    work: Mapping[str, int]  # the point's work of each fitted feature (FEATURES)
 
     @property
     def error_pct(self) -> float:
@@ -228,38 +230,14 @@ def fit(train: Sequence[TimedPoint], features: Sequence[str], holdout: Iterable[
     def predicted(work: Mapping[str, int]) -> float:
         return float(sum(c * work[f] for c, f in zip(coefficients, features, strict=True)))
 
-    out = [Point(name, ms, predicted(work), name in held, line)
+    def done(work: Mapping[str, int]) -> dict[str, int]:
+        return {f: int(work[f]) for f in features}
+
+    out = [Point(name, ms, predicted(work), name in held, line, done(work))
            for name, work, ms, line in train]
-    out += [Point(name, ms, predicted(work) / clock_ratio, True, line)
+    out += [Point(name, ms, predicted(work) / clock_ratio, True, line, done(work))
             for name, work, ms, line in predict]
     return Fit(tuple(features), tuple(float(c) for c in coefficients), tuple(out), clock_ratio)
-
-
-def render_fit(result: Fit, clock_hz: float | None = None) -> str:
-    """The fitted model and every point's residual, as text."""
-    lines = ["calibration: time = " + " + ".join(
-        f"{c:.4g} ms {FEATURE_TEXT[f]}" for c, f in zip(result.coefficients, result.features,
-                                                        strict=True))]
-    if clock_hz:
-        lines.append("  = " + ", ".join(f"{c * 1e-3 * clock_hz:.4g} cycles {FEATURE_TEXT[f]}"
-                                        for c, f in zip(result.coefficients, result.features,
-                                                        strict=True))
-                     + f" at {clock_hz:.4g} Hz")
-    if result.clock_ratio != 1:
-        lines.append(f"points of the second file predicted at {result.clock_ratio:.4g} x the "
-                     "clock of the fitted ones")
-    width = max(len(p.name) for p in result.points)
-    lines.append(f"{'point'.ljust(width)}  {'measured ms':>12}  {'predicted ms':>12}  "
-                 f"{'residual ms':>12}  {'error':>8}")
-    for p in result.points:
-        tag = "  (held out)" if p.held_out else ""
-        lines.append(f"{p.name.ljust(width)}  {p.measured_ms:12.3f}  {p.predicted_ms:12.3f}  "
-                     f"{p.predicted_ms - p.measured_ms:12.3f}  {p.error_pct:7.1f}%{tag}")
-    for held, what in ((False, "fitted"), (True, "held out")):
-        if any(p.held_out == held for p in result.points):
-            lines.append(f"{what}: total error {result.error_pct(held):+.1f}%, mean |error| "
-                         f"{result.mean_abs_error_pct(held):.1f}%")
-    return "\n".join(lines) + "\n"
 
 
 def timed_points(kind: str, rows: Sequence[tuple[str, float, int]], file: str, graph=None,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # formula is imported on use (the CLI's `formula` command), r
 
     from .compare import Comparison
     from .formula import Formula, FormulaResult
+    from .latency import Fit
     from .spec import Spec
     from .sweep import SweepResult
 
@@ -548,7 +549,7 @@ def _print_rich(console: _Page, title: str, columns: Sequence[str],
 
 def _draw(console: _Page, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
           right_from: int, widths: Sequence[int]) -> None:
-    """rich's HEAVY_HEAD box with the title left-justified above it."""
+    """rich's HEAVY_HEAD box with the title (if any) left-justified above it."""
 
     def line(cells: Sequence[str], edge: str, sep: str) -> str:
         parts = []
@@ -561,14 +562,83 @@ def _draw(console: _Page, title: str, columns: Sequence[str], rows: Sequence[Seq
         return left + sep.join(fill * (w + 2) for w in widths) + right
 
     total = _table_width(widths)
-    out = [title + " " * max(0, total - cell_len(title)), rule("┏", "━", "┳", "┓"),
-           line(columns, "┃", "┃"), rule("┡", "━", "╇", "┩")]
+    # a title longer than the page wraps at the page's width (none: no title line)
+    heads = textwrap.wrap(title, max(total, console.width)) if title else []
+    out = [*(head + " " * max(0, total - cell_len(head)) for head in heads),
+           rule("┏", "━", "┳", "┓"), line(columns, "┃", "┃"), rule("┡", "━", "╇", "┩")]
     out += [line(row, "│", "│") for row in rows]
     out.append(rule("└", "─", "┴", "┘"))
     console.file.write("\n".join(out) + "\n")
 
 
 DEFAULT_COLUMNS = 110  # the table's width when none is given (stable in pipes and files)
+
+
+def stacked_parts(columns: Sequence[str], rows: Sequence[Sequence[str]], keys: int,
+                  width: int, wrap_first: bool = False) -> list[list[int]]:
+    """How a table whose every column matters (a sweep's grid, a comparison) fits `width`
+    without cutting a digit: the indices of the value columns each of several stacked tables
+    holds, in order, the first `keys` columns (what a row is) repeated in every one. One
+    table when everything fits (`wrap_first`: with the first column's labels wrapped down to
+    _MIN_NAME); at least one value column a table, so a part can still be wider than `width`
+    (then nothing narrower shows every digit)."""
+    widths = _key_widths(columns, rows, wrap_first)
+
+    def fits(part: Sequence[int]) -> bool:
+        return _table_width([*widths[:keys], *(widths[j] for j in part)]) <= width
+
+    parts: list[list[int]] = [[]]
+    for i in range(keys, len(columns)):
+        if parts[-1] and not fits([*parts[-1], i]):
+            parts.append([])
+        parts[-1].append(i)
+    # as many tables, evened out (2 + 2 columns rather than 3 + 1) when those fit too
+    values = list(range(keys, len(columns)))
+    size, extra = divmod(len(values), len(parts))
+    starts = [n * size + min(n, extra) for n in range(len(parts) + 1)]
+    even = [values[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+    return even if all(fits(part) for part in even) or len(parts) == 1 else parts
+
+
+def _key_widths(columns: Sequence[str], rows: Sequence[Sequence[str]],
+                wrap_first: bool) -> list[int]:
+    """The columns' widths, the first as narrow as wrapping its labels allows (`wrap_first`:
+    down to _MIN_NAME, never below its heading)."""
+    widths = _widths(columns, rows)
+    if wrap_first and widths:
+        widths[0] = min(widths[0], max(_MIN_NAME, cell_len(columns[0])))
+    return widths
+
+
+def fit_note(parts: int, drawn: int, width: int) -> str | None:
+    """The one line that says a table was laid out otherwise than asked: split into `parts`
+    stacked tables, or `drawn` columns wide for a `width` that is narrower; None when not."""
+    split = f"split into {parts} tables" if parts > 1 else ""
+    if drawn > width:
+        return f"{split}{': ' if split else ''}needs {drawn} columns to show every digit " \
+            f"({width} asked)"
+    return f"{split} to fit {width} columns" if split else None
+
+
+def print_stacked(console: _Page, title: str, columns: Sequence[str],
+                  rows: Sequence[Sequence[str]], keys: int, right_from: int,
+                  wrap_first: bool = False) -> None:
+    """A table that keeps every column and every digit: whole when it fits the console's
+    width (`wrap_first`: wrapping the first column's labels if that is what it takes), else
+    as stacked tables (stacked_parts) under a one-line note (fit_note); the title above the
+    first."""
+    width = console.width
+    parts = stacked_parts(columns, rows, keys, width, wrap_first)
+    least = _key_widths(columns, rows, wrap_first)
+    drawn = max(_table_width([*least[:keys], *(least[j] for j in part)]) for part in parts)
+    note = fit_note(len(parts), drawn, width)
+    if note is not None:  # one line, as wide as the tables under it at most
+        _write_wrapped(console, note, max(width, drawn))
+    for n, part in enumerate(parts):
+        chosen = [*range(keys), *part]
+        names = [columns[i] for i in chosen]
+        cells = [[row[i] for i in chosen] for row in rows]
+        _print_table(console, title if n == 0 else "", names, cells, right_from, wrap_first)
 
 
 def _optional(section: RowSection) -> list[int]:
@@ -588,12 +658,17 @@ def _optional(section: RowSection) -> list[int]:
     return [*reversed(metrics[1:]), kind, *metrics[:1], output, *reversed(shares)]
 
 
+def _write_wrapped(console: _Page, line: str, width: int | None = None) -> None:
+    """A header line, wrapped at the width, continuation lines indented by two spaces."""
+    console.file.write(textwrap.fill(line, width or console.width, subsequent_indent="  ",
+                                     break_on_hyphens=False) + "\n")
+
+
 def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     width = columns or DEFAULT_COLUMNS
     console = _Page(width)
     for line in header_lines(report):
-        console.file.write(textwrap.fill(line, width, subsequent_indent="  ",
-                                         break_on_hyphens=False) + "\n")
+        _write_wrapped(console, line)
     _print_table(console, "totals", ("metric", "exact", "approx"), totals_rows(report), 1,
                  True)
     _print_table(console, "by layer type", BREAKDOWN_COLUMNS, breakdown_cells(report), 1,
@@ -805,6 +880,56 @@ def render_formula(result: FormulaResult, fmt: FormulaFormat | str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# `costcalc latency --calibrate`
+
+
+def calibration_text(result: Fit, clock_hz: float | None = None, units: str = "exact",
+                     columns: int | None = None) -> str:
+    """The fitted model, then every point: its work of each fitted feature (every digit, or
+    compact under `--units human`, as the rows' counts are), its measured and predicted time,
+    residual and error (ms to the microsecond whatever the units, as the per-layer latency
+    column), then the fitted and held-out points' total and mean errors. The work columns are
+    dropped, right to left, while the table is wider than `columns` (as the rows' metrics
+    are); the times are always shown."""
+    from .latency import FEATURE_FORMAT, FEATURE_TEXT
+
+    if units not in UNITS:
+        raise CostcalcError(f"unknown units '{units}'", "use exact or human")
+    pairs = list(zip(result.coefficients, result.features, strict=True))
+    lines = ["calibration: time = " + " + ".join(f"{c:.4g} ms {FEATURE_TEXT[f]}"
+                                                 for c, f in pairs)]
+    if clock_hz:
+        lines.append("  = " + ", ".join(f"{c * 1e-3 * clock_hz:.4g} cycles {FEATURE_TEXT[f]}"
+                                        for c, f in pairs) + f" at {clock_hz:.4g} Hz")
+    if result.clock_ratio != 1:
+        lines.append(f"points of the second file predicted at {result.clock_ratio:.4g} x the "
+                     "clock of the fitted ones")
+    show = compact if units == "human" else _exact
+    work = [(f, [show(p.work[f], FEATURE_FORMAT[f]) for p in result.points])
+            for f in result.features]
+    work = [(f, cells, max(len(f), *map(len, cells))) for f, cells in work]
+    width = max(len(p.name) for p in result.points)
+    times = 2 + 12 + 2 + 12 + 2 + 12 + 2 + 8 + (12 if any(p.held_out for p in result.points)
+                                               else 0)
+    while work and width + sum(2 + n for _, _, n in work) + times > (columns or DEFAULT_COLUMNS):
+        work.pop()
+    lines.append(f"{'point'.ljust(width)}" + "".join(f"  {f:>{n}}" for f, _, n in work)
+                 + f"  {'measured ms':>12}  {'predicted ms':>12}  {'residual ms':>12}  "
+                 f"{'error':>8}")
+    for i, p in enumerate(result.points):
+        tag = "  (held out)" if p.held_out else ""
+        lines.append(f"{p.name.ljust(width)}" + "".join(f"  {cells[i]:>{n}}"
+                                                        for _, cells, n in work)
+                     + f"  {p.measured_ms:12.3f}  {p.predicted_ms:12.3f}  "
+                     f"{p.predicted_ms - p.measured_ms:12.3f}  {p.error_pct:7.1f}%{tag}")
+    for held, what in ((False, "fitted"), (True, "held out")):
+        if any(p.held_out == held for p in result.points):
+            lines.append(f"{what}: total error {result.error_pct(held):+.1f}%, mean |error| "
+                         f"{result.mean_abs_error_pct(held):.1f}%")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
 # `costcalc sweep`
 
 
@@ -878,21 +1003,18 @@ MAC_LINE = "1 MAC = one multiply-accumulate"
 
 
 def sweep_table(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
-    from rich.table import Table
-
-    console = text_console(columns or 110)
+    """The header lines, then the grid or the long table with every digit: split into stacked
+    tables (the width, or the axis columns, repeated) when it is wider than `columns`."""
+    console = _Page(columns or DEFAULT_COLUMNS)
     for line in sweep_header(result, keys):
-        console.print(line, soft_wrap=True)
+        _write_wrapped(console, line)
     grid = _sweep_grid(result, keys[0]) if len(keys) == 1 else None
     names, rows = grid if grid is not None else _sweep_rows(result, keys, True)
-    table = Table(title=f"{keys[0]} by width (rows) and resolution (columns)"
-                  if grid is not None else None, title_justify="left")
-    for name in names:
-        table.add_column(name, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    axes = 1 if grid is not None else len(sweep_columns(result))
+    print_stacked(console, f"{keys[0]} by width (rows) and resolution (columns)"
+                  if grid is not None else "", names, [[str(c) for c in r] for r in rows],
+                  axes, 0)
+    return console.file.getvalue()
 
 
 def sweep_markdown(result: SweepResult, keys: Sequence[str], columns: int | None = None) -> str:
@@ -1026,8 +1148,6 @@ def compare_notes(comparison: Comparison) -> list[str]:
 
 
 def compare_table(comparison: Comparison, columns: int | None = None) -> str:
-    from rich.table import Table
-
     console = text_console(columns or 110)
     if comparison.budget:
         console.print("budget: " + ", ".join(f"{k} <= {v:g}" for k, v in
@@ -1035,12 +1155,9 @@ def compare_table(comparison: Comparison, columns: int | None = None) -> str:
                       + f"; the largest {comparison.vary} within it (exact search)",
                       soft_wrap=True)
     names, rows = compare_rows(comparison)
-    table = Table()
-    for i, name in enumerate(names):
-        table.add_column(name, justify="left" if i == 0 else "right")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    page = _Page(console.width)  # every digit: the labels wrap, then the columns stack
+    print_stacked(page, "", names, rows, 1, 1, wrap_first=True)
+    console.file.write(page.file.getvalue())  # type: ignore[attr-defined]
     for line in compare_notes(comparison):
         console.print(line, soft_wrap=True)
     return console.file.getvalue()  # type: ignore[attr-defined]

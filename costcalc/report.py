@@ -39,8 +39,10 @@ PARAM_CONVENTION_TEXT = {
 }
 ACTIVATION_CONVENTION = ("output elements of every layer, input included, times batch; peak = "
                          "largest live set under the sequential schedule")
-WEIGHTS_ROW = "  weights / biases / BN gamma,beta"  # as the convention counts them
-NON_TRAINABLE_ROW = "  non-trainable (BN stats) / all"
+# as the convention counts them (BN: its gamma and beta); non-trainable: the BN running
+# statistics. Short enough that no totals label wraps at 80 columns (tests/test_render.py)
+WEIGHTS_ROW = "  weights / biases / BN"
+NON_TRAINABLE_ROW = "  non-trainable / all"
 INTENSITY_CONVENTION = ("MACs / bytes of each layer's kernels (raw weights), inputs and "
                         "output, layers run unfused; total = all MACs / all bytes")
 ENERGY_CONVENTION = ("MACs x (multiply + add) + other arithmetic x add at the dtype, plus the "

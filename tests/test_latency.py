@@ -281,3 +281,93 @@ def test_sweep_with_a_device_profile_equals_the_report(tmp_path: Path) -> None:
     r = runner.invoke(main, ["sweep", "mobilenet_v2", "--width", "1", "--resolution", "160",
                              "--metric", "energy", "--hardware", str(path)])
     assert r.exit_code == 1 and "a hardware profile with energies" in r.stderr
+
+
+MICRO = ["latency", "cifar10_micro", "--dtype", "int8", "--calibrate",
+         str(CALIBRATION / "deck_micro_216mhz.csv")]
+
+
+def _latency(*args: str) -> str:
+    r = CliRunner().invoke(main, ["--columns", "110", *args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+def _calibration_rows(text: str) -> dict[str, list[str]]:
+    lines = text[text.index("calibration: time"):].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("point "))
+    return {line.split()[0]: line.split()[1:] for line in lines[start:]
+            if not line.startswith(("fitted:", "held out:"))}
+
+
+def test_the_calibration_shows_each_points_work_in_the_chosen_units() -> None:
+    """Each point's work of the fitted features (conv1: 2,457,600 MACs, pool1: 73,728 pooled
+    elements at int8) is exact by default and compact under --units human, as the rows'
+    counts; the times are ms to the microsecond either way."""
+    exact = _calibration_rows(_latency(*MICRO))
+    human = _calibration_rows(_latency(*MICRO, "--units", "human"))
+    assert exact["point"] == human["point"] == ["macs", "pooled", "measured", "ms", "predicted",
+                                                "ms", "residual", "ms", "error"]
+    assert exact["conv1"] == ["2,457,600", "0", "55.000", "32.124", "-22.876", "-41.6%"]
+    assert human["conv1"] == ["2.5M", "0", "55.000", "32.124", "-22.876", "-41.6%"]
+    assert exact["pool1"][:2] == ["0", "73,728"] and human["pool1"][:2] == ["0", "73.7k"]
+    graph, shapes = _pipeline("cifar10_micro", None, None, None, None)
+    work = layer_features(graph, shapes, 1, 8)
+    for name, cells in exact.items():
+        if name != "point":
+            assert cells[:2] == [f"{work[name]['macs']:,}", f"{work[name]['pooled']:,}"]
+
+
+def test_calibration_work_columns_drop_to_fit_the_width() -> None:
+    """The deck's ResNet times at batch 16 (--fit macs,bytes): at 110 columns the exact work
+    leaves room for MACs only (240,119,709,696 for pre-ResNet-200), the human one for both
+    (240.1G, 14.73GiB); at 40 columns neither, and every time is still there."""
+    args = ["latency", "resnet", "--batch", "16", "--calibrate",
+            str(CALIBRATION / "deck_resnet_batch16.csv"), "--fit", "macs,bytes", "--holdout",
+            "preresnet200"]
+    exact = _calibration_rows(_latency(*args))
+    human = _calibration_rows(_latency(*args, "--units", "human"))
+    assert exact["point"][:2] == ["macs", "measured"]
+    assert exact["preresnet200"][0] == "240,119,709,696"
+    assert human["point"][:3] == ["macs", "bytes", "measured"]
+    assert human["preresnet200"][:2] == ["240.1G", "14.73GiB"]
+    narrow = _calibration_rows(_latency(*args, "--columns", "40"))
+    assert narrow["point"][0] == "measured"
+    assert narrow["preresnet200"][0] == "154.000"
+    assert all(len(line) <= 110 for line in _latency(*args).splitlines())
+
+
+def test_latency_per_layer_table_takes_fields_and_units_with_the_calibration() -> None:
+    """With a roofline and --calibrate, --fields chooses the per-layer columns and --units
+    writes them, as in `report`, in the table and the Markdown; the calibration follows
+    --units too."""
+    args = [*MICRO, "--hardware", "stm32f746", "--fields", "out,latency_ms,macs"]
+    table = _latency(*args, "--units", "human")
+    heads = [[c.strip() for c in line.strip("┃").split("┃")] for line in table.splitlines()
+             if line.startswith("┃")]
+    assert heads[-1] == ["layer", "output", "latency ms", "MACs"]
+    conv1 = next(line for line in table.splitlines() if line.startswith("│ conv1 "))
+    assert [c.strip() for c in conv1.strip("│").split("│")] == ["conv1", "32x32x32", "5.689",
+                                                                "2.5M"]
+    assert _calibration_rows(table)["conv1"][0] == "2.5M"
+    exact = _latency(*args)
+    assert "│ 2,457,600 │" in exact and _calibration_rows(exact)["conv1"][0] == "2,457,600"
+    markdown = _latency(*args, "--units", "human", "--format", "markdown")
+    assert "| layer | output | latency ms | MACs |" in markdown
+    assert "| conv1 | 32x32x32 | 5.689 | 2.5M |" in markdown
+    assert _calibration_rows(markdown)["conv1"][0] == "2.5M"
+
+
+@pytest.mark.parametrize("extra", [["--fields", "macs"], ["--top", "3"], ["--depth", "1"],
+                                   ["--sort", "params"], ["--csv-total"],
+                                   ["--fields", "in,macs", "--top", "2"]])
+def test_calibration_alone_refuses_the_per_layer_tables_options(extra: list[str]) -> None:
+    """--calibrate without a roofline prints no per-layer table: an option that only chooses
+    its rows or columns is an error naming it (exit 1, no traceback), never ignored."""
+    r = CliRunner().invoke(main, [*MICRO, *extra])
+    assert r.exit_code == 1, r.output
+    named = [a for a in extra if a.startswith("--")]
+    assert r.stderr.startswith(f"{', '.join(named)}: the per-layer table's options"), \
+        r.stderr
+    assert "add --hardware PROFILE" in r.stderr and "Traceback" not in r.output + r.stderr
+    assert r.stdout == ""

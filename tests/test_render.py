@@ -139,3 +139,146 @@ def test_every_declared_field_renders_in_every_format(name: str, settings: dict)
             assert all(h in table for h in head), (field, depth)
             rows = list(csv.reader(io.StringIO(render(report, Format.csv, 400, view))))
             assert rows[0][0] == "name" and len({len(r) for r in rows}) == 1, (field, depth)
+
+
+def _cells(text: str) -> list[list[str]]:
+    """Every body and heading row of every box table in `text`, cell by cell (stripped)."""
+    return [[c.strip() for c in line.strip()[1:-1].split(line.strip()[0])]
+            for line in text.splitlines() if line.strip()[:1] in ("│", "┃")]
+
+
+SWEEPS = {  # a complete width x resolution grid, a long table, a long table with an argument
+    "grid": ("mobilenet_v1", dict(alphas=[1, 0.75, 0.5, 0.25], resolutions=[224, 192, 160, 128],
+                                  keys=["macs"])),
+    "long": ("mobilenet_v2", dict(alphas=[1, 0.5], resolutions=[224, 160],
+                                  keys=["macs", "params", "peak_activation_bytes",
+                                        "activations"])),
+    "args": ("resnet_cifar", dict(alphas=[1, 0.5], resolutions=[32], keys=["macs", "params"],
+                                  arg_axes={"n": [1, 5, 9]})),
+}
+
+
+@pytest.fixture(scope="module")
+def sweeps() -> dict:
+    from costcalc.sweep import sweep
+
+    return {name: sweep(spec, **kw) for name, (spec, kw) in SWEEPS.items()}
+
+
+@pytest.mark.parametrize("name", list(SWEEPS))
+def test_a_sweep_table_keeps_every_digit_at_every_width(sweeps: dict, name: str) -> None:
+    """From 30 to 120 columns every value is printed whole, once, exactly as computed (and
+    every heading whole): a table too wide is split into stacked tables under a note, and one
+    still too wide says so, as the report's rows do (wider than asked, nothing cut)."""
+    from costcalc.render import render_sweep, sweep_columns
+
+    result = sweeps[name]
+    keys = SWEEPS[name][1]["keys"]
+    expected = sorted(f"{int(v):,}" for k in keys for v in result.totals[k])
+    axes = 1 if name == "grid" else len(sweep_columns(result))
+    headings = {"width", "224", "192", "160", "128"} if name == "grid" else \
+        {*sweep_columns(result), *keys}
+    whole = render_sweep(result, keys, "table", 500)
+    assert "split into" not in whole and "asked" not in whole
+    notes = set()
+    for width in range(30, 121):
+        text = render_sweep(result, keys, "table", width)
+        rows = _cells(text)
+        assert sorted(c for row in rows if row[0] not in headings for c in row[axes:]) \
+            == expected, width
+        assert {c for row in rows if row[0] in headings for c in row} == headings, width
+        tables = text.count("┏")
+        lines = text.splitlines()
+        drawn = max(len(line) for line in lines if line[:1] in ("┏", "┃", "│", "└"))
+        split = f"split into {tables} tables" if tables > 1 else ""
+        if drawn > width:
+            note = f"{split}{': ' if split else ''}needs {drawn} columns to show every digit " \
+                f"({width} asked)"
+        elif tables > 1:
+            note = f"{split} to fit {width} columns"
+            # split only when needed: the whole table is wider than asked
+            assert max(len(line) for line in whole.splitlines()) > width
+            assert max(len(line) for line in lines) <= width, width
+        else:
+            note = ""
+            boxes = [line for line in whole.splitlines() if line[:1] in ("┏", "┃", "│", "└")]
+            assert [line for line in lines if line[:1] in ("┏", "┃", "│", "└")] == boxes
+        # the note, on the line before the first table (wrapped at the width, as the header is)
+        before = "\n".join(lines[:next(i for i, line in enumerate(lines) if "┏" in line)])
+        if note and len(note) <= max(width, drawn):  # one line, no wider than the tables
+            assert note in lines, (width, note)
+        flat = " ".join(before.split())
+        assert (note in flat and flat.index(note) > flat.index("multiply-accumulate") if note
+                else "split into" not in flat and "asked" not in flat), (width, note, before)
+        notes.add(note.split(" to fit")[0])
+    # each sweep goes through several layouts over the range
+    assert len(notes) >= 3, notes
+
+
+def test_the_grid_at_60_columns_is_two_even_tables(sweeps: dict) -> None:
+    """costcalc --columns 60 sweep mobilenet_v1 --width 1,0.75,0.5,0.25 --resolution
+    224,192,160,128 --metric macs: 224 and 192, then 160 and 128 (not 3 + 1), every digit."""
+    from costcalc.render import render_sweep
+
+    text = render_sweep(sweeps["grid"], ["macs"], "table", 60)
+    heads = [row for row in _cells(text) if row[0] == "width"]
+    assert heads == [["width", "224", "192"], ["width", "160", "128"]]
+    assert "│     1 │ 568,740,352 │ 418,121,728 │" in text
+    assert "│   0.5 │  76,524,800 │  49,160,192 │" in text  # Table 9's 0.50 MobileNet-160
+    assert max(len(line) for line in text.splitlines()) <= 60
+
+
+def _totals_labels(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.rstrip() == "totals"))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("└"))
+    return [line.split("│")[1].strip() for line in lines[start + 4:end]]
+
+
+def test_no_totals_label_wraps_at_80_columns_for_any_bundled_spec() -> None:
+    """Every bundled spec and each of its variants at 80 columns: the totals table has one
+    line per row, each with its whole label (a wrapped label would add a line holding only a
+    label's end, with empty number cells)."""
+    from costcalc.bundled import bundled_specs
+    from costcalc.render import View, totals_rows
+    from costcalc.spec import load_spec
+
+    checked = 0
+    for path in bundled_specs():
+        for variant in (None, *load_spec(path.stem).variants):
+            report = costcalc.analyze(path.stem, variant=variant)
+            text = render(report, "table", 80, View(summary=True))
+            labels = [label.strip() for label, _, _ in totals_rows(report)]
+            assert _totals_labels(text) == labels, (path.stem, variant)
+            checked += 1
+    assert checked > 100
+    # and at 40 columns the labels still wrap (nothing is cut), so the check above can fail
+    report = costcalc.analyze("resnet", variant="152")
+    narrow = _totals_labels(render(report, "table", 40, View(summary=True)))
+    assert len(narrow) > len(totals_rows(report))
+
+
+def test_a_comparison_keeps_every_digit_at_every_width() -> None:
+    """costcalc compare at 40 to 120 columns: every cell of every configuration's column
+    whole and once (rich used to cut '3,857,973,248' to '3,857…' at 40); the metric labels
+    wrap first, then the configurations stack under a note."""
+    from costcalc.compare import compare
+    from costcalc.render import compare_rows, render_compare
+
+    comparison = compare(["mobilenet_v1", "resnet", "squeezenet_v1_0"])
+    names, rows = compare_rows(comparison)
+    expected = sorted(c for row in rows for c in row[1:])
+    layouts = set()
+    for width in range(40, 121):
+        text = render_compare(comparison, "table", width)
+        cells = _cells(text)
+        heads = [row for row in cells if row[0] == "metric"]
+        assert sorted(c for row in heads for c in row[1:]) == sorted(names[1:]), width
+        body = [row for row in cells if row[0] != "metric"]
+        assert sorted(c for row in body for c in row[1:] if c) == expected, width
+        boxes = [line for line in text.splitlines() if line[:1] in ("┏", "┃", "│", "└")]
+        assert max(map(len, boxes)) <= width, width
+        split = len(heads) > 1
+        assert (f"split into {len(heads)} tables to fit {width} columns" in text) == split
+        layouts.add((len(heads), any(not any(row[1:]) for row in body)))  # labels wrapped
+    assert {(1, False), (1, True), (2, True)} <= layouts, layouts
