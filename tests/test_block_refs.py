@@ -244,3 +244,18 @@ def test_channels_of_a_dotted_name_reads_the_inner_layer() -> None:
         """)
     assert (what, fix) == ("conv: 'out': unknown layer 'd2.conv' in channels(d2.conv)",
                            "did you mean 'd1.conv'?")
+
+
+def test_a_layer_argument_s_default_that_is_no_layer_is_located_at_the_call() -> None:
+    line, what, fix = error_of("""
+        - conv: {out: 8, kernel: 1}
+        - far: {name: f}
+        """, blocks="""\
+        far:
+          args: {src: nowhere}
+          layers:
+            - add: {inputs: [input, src]}
+        """)
+    assert (line, what, fix) == (23, "block 'far': 'src' names no layer: the default "
+                                 "'nowhere' is not a layer at the block's start",
+                                 "pass `src: LAYER` in this call")
