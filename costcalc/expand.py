@@ -36,17 +36,38 @@ class _Scope:
     parent: _Scope | None = None
     counters: Counter = field(default_factory=Counter)
     texts: dict[str, str] = field(default_factory=dict)  # the block's text arguments
+    # a local name -> the scope of the block instance, parallel or shortcut it names, whose
+    # own names a dotted reference `name.inner` reads (`fire2.squeeze`, `mix.1.conv1`)
+    inner: dict[str, _Scope] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # named entries `when` skipped
+    title: str = "the network"  # what this scope is, for messages
 
-    def sub(self, prefix: str, input_layer: str) -> _Scope:
-        """A nested scope (a parallel branch, a shortcut) with the same arguments."""
-        return _Scope(prefix, {"input": input_layer}, self.variables, self.group, self,
-                      texts=self.texts)
+    def sub(self, prefix: str, input_layer: str, local: str, title: str) -> _Scope:
+        """A nested scope (a parallel branch, a shortcut) with the same arguments, which
+        dotted names reach as `local`."""
+        self.inner[local] = sub = _Scope(prefix, {"input": input_layer}, self.variables,
+                                         self.group, self, texts=self.texts, title=title)
+        return sub
 
     def lookup(self, name: str) -> str | None:
+        """The layer holding the output of `name`, looked up here, then outward. A dotted
+        name `b.x` is the layer `x` of the instance `b` (nearest `b` first), as reports name
+        it; inside the instance, `x` means the same layer."""
+        head, _, rest = name.partition(".")
+        scope = self.defining(head)
+        if scope is None:
+            return None
+        if not rest:
+            return scope.names[head]
+        inner, parts = _descend(scope, name)
+        return inner.names.get(parts[0]) if len(parts) == 1 else None
+
+    def defining(self, name: str) -> _Scope | None:
+        """The nearest scope (this one or an enclosing one) that defines `name`."""
         scope: _Scope | None = self
         while scope is not None:
             if name in scope.names:
-                return scope.names[name]
+                return scope
             scope = scope.parent
         return None
 
@@ -56,6 +77,30 @@ class _Scope:
         while scope is not None:
             out |= set(scope.names)
             scope = scope.parent
+        return out
+
+    def known(self, name: str) -> set[str]:
+        """The names a reference `name` could have meant (dotted ones for a dotted name)."""
+        return self.visible() | (self.dotted() if "." in name else set())
+
+    def dotted(self) -> set[str]:
+        """Every dotted name visible here (for did-you-mean)."""
+        out: set[str] = set()
+        scope: _Scope | None = self
+        while scope is not None:
+            out |= scope.below()
+            scope = scope.parent
+        return out
+
+    def below(self) -> set[str]:
+        """The dotted names of the layers inside this scope's instances: `b.x`, `b.c.y`."""
+        out: set[str] = set()
+        stack = [("", self)]
+        while stack:
+            prefix, scope = stack.pop()
+            for local, child in scope.inner.items():
+                out |= {f"{prefix}{local}.{name}" for name in child.names if name != "input"}
+                stack.append((f"{prefix}{local}.", child))
         return out
 
     def auto_name(self, base: str) -> str:
@@ -245,11 +290,14 @@ class _Expander:
         if layers:
             variables = dict(variables)
             for key in layers:
-                target = scope.lookup(key[len(CHANNELS) + 1:-1])
+                layer = key[len(CHANNELS) + 1:-1]
+                target = scope.lookup(layer)
                 if target is None:
-                    layer = key[len(CHANNELS) + 1:-1]
+                    head = layer.partition(".")[0]
+                    if head != layer and (defining := scope.defining(head)) is not None:
+                        raise self._no_inner_layer(layer, spec_field.line, defining)
                     raise self.fail(spec_field.line, f"{spec_field.what}: unknown layer "
-                                    f"'{layer}' in {key}", did_you_mean(layer, scope.visible()))
+                                    f"'{layer}' in {key}", did_you_mean(layer, scope.known(layer)))
                 variables[key] = Channels(target)
         return field_value(spec_field, variables, self.spec.file)
 
@@ -279,8 +327,11 @@ class _Expander:
             if entry.when is not None:
                 keep, own = self.decide(entry.when, variables, current, conditions, scope)
                 if not keep:
+                    if entry.name is not None:
+                        scope.skipped[entry.name] = entry.line
                     continue
             inputs = self.inputs(entry, scope, current, entries, index)
+            refs = self.layer_args(entry, scope, entries, index)
             variables["c_in"] = Channels(inputs[0])
             repeats = self.repeats(entry.n, variables, scope) if entry.n is not None else 1
             if len(self.layers) + repeats * self.least(entry) > self.max_layers:
@@ -291,11 +342,16 @@ class _Expander:
                     local = scope.auto_name(_base_name(entry))
                 else:
                     local = entry.name if repeats == 1 else f"{entry.name}_{rep + 1}"
-                current = self.entry(entry, inputs, scope.prefix + local, scope, rep, own)
+                scope.inner.pop(local, None)  # a block or parallel entry sets its own
+                current = self.entry(entry, inputs, local, scope, rep, own, refs)
                 scope.names[local] = current
                 inputs = (current,)
             if entry.name is not None and repeats > 0:  # n: 0 defines no layer of that name
                 scope.names[entry.name] = current
+                if local != entry.name:  # `x` is the last of x_1 ... x_n
+                    scope.inner.pop(entry.name, None)
+                    if local in scope.inner:
+                        scope.inner[entry.name] = scope.inner[local]
         return current
 
     def repeats(self, n: Field, variables: Mapping[str, Any], scope: _Scope) -> int:
@@ -317,11 +373,31 @@ class _Expander:
             resolved.append(target)
         return tuple(resolved)
 
+    def layer_args(self, entry: Entry, scope: _Scope, entries: tuple[Entry, ...],
+                   index: int) -> dict[str, str]:
+        """The layers a block call passes to the text arguments its block's `inputs:` name
+        (`indices: down1.pool`), looked up as the call's own `inputs:` are."""
+        body = entry.body
+        if not isinstance(body, BlockCall):
+            return {}
+        refs = {}
+        for arg in self.spec.blocks[body.block].layer_args:
+            if (given := body.args.get(arg)) is not None:
+                target = scope.lookup(given.raw)
+                if target is None:
+                    raise self._unknown_input(given.raw, given.line, scope, entries, index,
+                                              f"{given.what} (a layer the block reads)")
+                refs[arg] = target
+        return refs
+
     def _unknown_input(self, name: str, line: int, scope: _Scope, entries: tuple[Entry, ...],
-                       index: int) -> Exception:
+                       index: int, where: str = "inputs") -> Exception:
+        head = name.partition(".")[0]
+        if head != name and (defining := scope.defining(head)) is not None:
+            return self._no_inner_layer(name, line, defining)
         names = [entry.name for entry in entries]
-        if name in names[index:]:
-            later = names.index(name, index)
+        if head in names[index:]:
+            later = names.index(head, index)
             if path := _path(entries, names, later, index):
                 flow = [*reversed(path), index]
                 cycle = capped([names[i] or f"line {entries[i].line}" for i in flow], " -> ")
@@ -329,19 +405,37 @@ class _Expander:
                                  "a layer cannot depend on its own output")
             return self.fail(line, f"'{name}' is used before it is defined (line "
                              f"{entries[later].line})", "list layers in dependency order")
-        return self.fail(line, f"unknown layer '{name}' in inputs",
-                         did_you_mean(name, scope.visible()))
+        return self.fail(line, f"unknown layer '{name}' in {where}",
+                         did_you_mean(name, scope.known(name)))
+
+    def _no_inner_layer(self, name: str, line: int, scope: _Scope) -> Exception:
+        """A dotted name whose first part `scope` defines, but that names no layer in it."""
+        inner, parts = _descend(scope, name)
+        reached = name[:len(name) - len(".".join(parts))]  # the instances followed, dotted
+        first = parts[0]
+        if len(parts) > 1 and first in inner.names:
+            return self.fail(line, f"'{reached}{first}' is a layer, not a block instance, "
+                             f"parallel or shortcut: '{name}' names no layer",
+                             f"a dotted name reads a layer inside a block instance, e.g. "
+                             f"'{reached}{first}' itself, or fire2.squeeze")
+        if first in inner.skipped:
+            fix = (f"its entry '{first}' (line {inner.skipped[first]}) is skipped there: its "
+                   "`when` is false for this instance")
+        else:
+            fix = did_you_mean(name, {f"{reached}{n}" for n in inner.names if n != "input"}
+                               | {reached + n for n in inner.below()})
+        return self.fail(line, f"{inner.title} has no layer '{first}' (in '{name}')", fix)
 
     # -- one entry
 
-    def entry(self, entry: Entry, inputs: tuple[str, ...], name: str, scope: _Scope, rep: int,
-              conditions: Conditions) -> str:
-        body = entry.body
+    def entry(self, entry: Entry, inputs: tuple[str, ...], local: str, scope: _Scope, rep: int,
+              conditions: Conditions, refs: Mapping[str, str]) -> str:
+        body, name = entry.body, scope.prefix + local
         if isinstance(body, Parallel):
-            return self.parallel(body, inputs[0], name, entry.line, scope, conditions)
+            return self.parallel(body, inputs[0], local, entry.line, scope, conditions)
         if isinstance(body, BlockCall):
-            return self.block(self.spec.blocks[body.block], body, inputs[0], name, scope, rep,
-                              conditions, entry.line)
+            return self.block(self.spec.blocks[body.block], body, inputs[0], local, scope, rep,
+                              conditions, entry.line, refs)
         return self.op(body, inputs, name, entry.line, scope, rep, conditions)
 
     def op(self, call: OpCall, inputs: tuple[str, ...], name: str, line: int, scope: _Scope,
@@ -378,8 +472,10 @@ class _Expander:
         return self.add(Layer(f"{name}.{fn}", OPS["act"](fn), (current,), act.line,
                               scope.group, conditions))
 
-    def block(self, block: BlockDef, call: BlockCall, block_input: str, name: str,
-              scope: _Scope, rep: int, conditions: Conditions, line: int) -> str:
+    def block(self, block: BlockDef, call: BlockCall, block_input: str, local: str,
+              scope: _Scope, rep: int, conditions: Conditions, line: int,
+              refs: Mapping[str, str]) -> str:
+        name = scope.prefix + local
         caller = {**scope.variables, "c_in": Channels(block_input)}
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
@@ -393,7 +489,16 @@ class _Expander:
                 values[arg] = self.value(given, caller, scope)
         inner = _Scope(f"{name}.", {"input": block_input},
                        {**self.args, "alpha": ALPHA, **values, "c_in": Channels(block_input)},
-                       scope.group or name, scope, texts=texts)
+                       scope.group or name, scope, texts=texts,
+                       title=f"block instance '{name}' (block {block.name})")
+        scope.inner[local] = inner
+        for arg in block.layer_args:  # a default names a layer as the block sees it
+            target = refs.get(arg) or inner.lookup(texts[arg])
+            if target is None:
+                raise self.fail(line, f"block '{block.name}': '{arg}' names no layer: the "
+                                f"default '{texts[arg]}' is not a layer at the block's start",
+                                f"pass `{arg}: LAYER` in this call")
+            inner.names[arg] = target
         out = self.expand(block.layers, inner, block_input, conditions)
         if block.residual is None:
             return out
@@ -411,18 +516,22 @@ class _Expander:
                 return out
         shortcut = block_input
         if residual.shortcut:
-            sub = scope.sub(f"{name}.shortcut.", block_input)
+            sub = scope.sub(f"{name}.shortcut.", block_input, "shortcut",
+                            f"the shortcut of '{name}'")
             shortcut = self.expand(residual.shortcut, sub, block_input, conditions)
         current = self.add(Layer(f"{name}.{residual.merge}", OPS[residual.merge](),
                                  (shortcut, out), line, scope.group, conditions,
                                  residual_line=residual.line))
         return self.activation(residual.act, name, current, scope, conditions)
 
-    def parallel(self, call: Parallel, branch_input: str, name: str, line: int, scope: _Scope,
-                 conditions: Conditions) -> str:
+    def parallel(self, call: Parallel, branch_input: str, local: str, line: int,
+                 scope: _Scope, conditions: Conditions) -> str:
+        name = scope.prefix + local
         outs = []
+        branches = scope.sub(f"{name}.", branch_input, local, f"parallel '{name}'")
         for j, branch in enumerate(call.branches, start=1):
-            sub = scope.sub(f"{name}.{j}.", branch_input)
+            sub = branches.sub(f"{name}.{j}.", branch_input, str(j),
+                               f"branch {j} of parallel '{name}'")
             outs.append(self.expand(branch, sub, branch_input, conditions))
         return self.add(Layer(name, OPS[call.merge](), tuple(outs), line, scope.group,
                               conditions))
@@ -462,6 +571,17 @@ def default_bias(norm: str | None) -> bool:
     return norm is None or norm == "none"
 
 
+def _descend(scope: _Scope, name: str) -> tuple[_Scope, list[str]]:
+    """Follows the dotted `name` from the scope that defines its first part through the
+    instances it names: the last scope reached and the parts still to look up there (one
+    part, a layer name, when every prefix is an instance)."""
+    parts = name.split(".")
+    while len(parts) > 1 and parts[0] in scope.inner:
+        scope = scope.inner[parts[0]]
+        parts = parts[1:]
+    return scope, parts
+
+
 def _base_name(entry: Entry) -> str:
     """Auto names: conv1, conv2, ...; a parallel entry is named after its merge (concat1)."""
     return entry.body.merge if isinstance(entry.body, Parallel) else entry.kind
@@ -481,8 +601,9 @@ def _path(entries: tuple[Entry, ...], names: list[str | None], start: int, goal:
                 path.append(parent[path[-1]])
             return path[::-1]
         entry = entries[i]
+        heads = [ref.name.partition(".")[0] for ref in entry.inputs or ()]  # b.x: b's
         deps = ([i - 1] if i > 0 else []) if entry.inputs is None else \
-            [index[ref.name] for ref in entry.inputs if ref.name in index]
+            [index[head] for head in heads if head in index]
         for d in deps:
             if d not in parent:
                 parent[d] = i

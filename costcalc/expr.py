@@ -163,17 +163,34 @@ def _channels_call(node: ast.AST) -> bool:
         and node.func.id == CHANNELS
 
 
+def _layer_name(node: ast.AST) -> str | None:
+    """The layer a `channels()` argument names: `x`, or dotted, `b.x` (a layer inside the
+    block instance b); None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and (outer := _layer_name(node.value)) is not None:
+        return f"{outer}.{node.attr}"
+    return None
+
+
+def _in_channels(tree: ast.AST) -> set[int]:
+    """The ids of the nodes that spell a `channels()` argument (a layer, not names to read)."""
+    return {id(part) for node in ast.walk(tree) if _channels_call(node) for arg in node.args
+            for part in ast.walk(arg)}
+
+
 @functools.lru_cache(maxsize=4096)
 def names_in(text: str) -> frozenset[str]:
     """The names an expression reads (true/false and called functions excluded); a
     `channels(x)` reads the name channels_key('x')."""
     tree = parse(text)
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    layers = {id(arg) for node in ast.walk(tree) if _channels_call(node) for arg in node.args}
+    layers = _in_channels(tree)
     return frozenset({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
                       and id(node) not in called and id(node) not in layers}
                      - {"true", "True", "false", "False"}) | frozenset(
-        channels_key(node.args[0].id) for node in ast.walk(tree) if _channels_call(node))
+        channels_key(str(_layer_name(node.args[0]))) for node in ast.walk(tree)
+        if _channels_call(node))
 
 
 _OPERATORS = (*_BINARY, *_COMPARE, ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or)
@@ -184,7 +201,11 @@ _NODES = (ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.BoolOp, 
 def check_syntax(text: str) -> None:
     """Raise the ExprError that evaluating `text` would raise for its form alone (syntax,
     disallowed nodes and calls, non-numbers), whatever values its names turn out to have."""
-    for node in ast.walk(parse(text)):
+    tree = parse(text)
+    layers = _in_channels(tree)
+    for node in ast.walk(tree):
+        if id(node) in layers:
+            continue
         if isinstance(node, ast.Call):
             _check_call(node)
         elif isinstance(node, ast.Constant):
@@ -201,7 +222,7 @@ def _not_allowed(node: ast.AST, text: str) -> ExprError:
 
 def _check_call(node: ast.Call) -> None:
     if _channels_call(node):
-        if len(node.args) != 1 or not isinstance(node.args[0], ast.Name) or node.keywords:
+        if len(node.args) != 1 or _layer_name(node.args[0]) is None or node.keywords:
             raise ExprError(f"'{ast.unparse(node)}': {CHANNELS}() takes one layer name",
                             f"e.g. {CHANNELS}(expand)")
         return
@@ -314,9 +335,10 @@ class _Evaluator:
     def visit_Call(self, node: ast.Call) -> Number:
         _check_call(node)
         if _channels_call(node):
-            key = channels_key(node.args[0].id)
+            layer = str(_layer_name(node.args[0]))
+            key = channels_key(layer)
             if key not in self.names:
-                raise ExprError(f"unknown layer '{node.args[0].id}' in '{self.text}'")
+                raise ExprError(f"unknown layer '{layer}' in '{self.text}'")
             if isinstance(self.names[key], Unknown):
                 raise Unresolved(key)
             return self.names[key]

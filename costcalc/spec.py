@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,6 +127,7 @@ class BlockDef:
     layers: tuple[Entry, ...]
     residual: Residual | None
     line: int
+    layer_args: frozenset[str] = frozenset()  # text arguments its `inputs:` name: layers
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,9 @@ class _TextRef(_Expression):
 
 # The type hint of a text block argument (a word such as `hswish`, never an expression).
 TEXT = str
+# What a text argument stands for when a block's `inputs:` name it: a layer, given by the
+# call as the caller sees it (`indices: down1.pool`), or by the default as the block does.
+LAYER = "layer"
 
 
 def literal_choices(hint: Any) -> tuple[Any, ...]:
@@ -232,6 +236,7 @@ def _is_expression(value: Any) -> bool:
 
 _EMPTY = Node({}, 0)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")  # a word or a layer name
 
 _REQUIRED_FIX = {
     "version": "add `version: 1` as the spec's first line",
@@ -273,6 +278,8 @@ class _Parser:
         self.text_args: frozenset[str] = frozenset()  # of the block being read
         self.text_uses: dict[str, dict[str, list[Any]]] = {}  # block -> text arg -> hints
         self.text_calls: list[tuple[str, str, Node]] = []  # (block, arg, value) to check
+        self.text_passes: list[tuple[str, str, str, str]] = []  # (block, its text arg,
+        # the block it calls, that block's argument the first is passed to)
 
     def problem(self, line: int, what: str, fix: str = "") -> None:
         self.problems.append(Problem(self.file, line, what, fix))
@@ -358,6 +365,7 @@ class _Parser:
         self.block_nodes = self.mapping(top["blocks"], "blocks") if "blocks" in top else {}
         blocks = {name: self._block(name, body) for name, body in self.block_nodes.items()}
         self._check_recursion(blocks)
+        blocks = self._pass_layer_args(blocks)
         layers = self.entries(top.get("layers", Node([], 1)))
         self.check_text_calls()
         spec = Spec(self.file, self._text(top.get("name"), "name"),
@@ -547,7 +555,9 @@ class _Parser:
             layers = self.entries(entries.get("layers", Node([], 0)))
         finally:
             self.block, self.text_args = "", frozenset()
-        return BlockDef(name, args, repeat, layers, residual, body.line)
+        layer_args = frozenset(arg for arg, hints in self.text_uses.get(name, {}).items()
+                               if LAYER in hints)
+        return BlockDef(name, args, repeat, layers, residual, body.line, layer_args)
 
     def _residual(self, node: Node) -> Residual:
         if not isinstance(node.value, dict):  # the short form: a condition
@@ -565,6 +575,21 @@ class _Parser:
             self.field("act", entries["act"], Literal[ACTS], "residual: 'act'")
             if "act" in entries else None,
             node.line)
+
+    def _pass_layer_args(self, blocks: dict[str, BlockDef | None]) -> dict[str, BlockDef | None]:
+        """A text argument a block passes on to another block's layer argument names a layer
+        too (to be looked up where the word is written)."""
+        layer_args = {name: set(b.layer_args) for name, b in blocks.items() if b is not None}
+        changed = True
+        while changed:
+            changed = False
+            for block, arg, callee, callee_arg in self.text_passes:
+                if callee_arg in layer_args.get(callee, ()) and \
+                        arg not in layer_args.get(block, {arg}):
+                    layer_args[block].add(arg)
+                    changed = True
+        return {name: b if b is None else replace(b, layer_args=frozenset(layer_args[name]))
+                for name, b in blocks.items()}
 
     def _check_recursion(self, blocks: Mapping[str, BlockDef | None]) -> None:
         """A block may not use itself, directly or through other blocks."""
@@ -640,6 +665,10 @@ class _Parser:
         if not node.value:
             self.problem(node.line, "'inputs' is empty", "name at least one input layer")
             return None
+        for item in node.value:  # a text argument of the block being read names a layer
+            if item.value in self.text_args:
+                self.text_uses.setdefault(self.block, {}).setdefault(item.value, []).append(
+                    LAYER)
         return tuple(Ref(i.value, i.line) for i in node.value)
 
     def _check_op_keys(self, kind: str, fields: Mapping[str, Node],
@@ -708,13 +737,15 @@ class _Parser:
             if key not in declared:
                 continue
             if isinstance(declared[key].value, str):  # a text argument
-                if not isinstance(value.value, str) or not _WORD.fullmatch(value.value):
+                if not isinstance(value.value, str) or not _DOTTED.fullmatch(value.value):
                     self.problem(value.line, f"{what}: '{key}' is a text argument (default "
                                  f"{declared[key].value}), got {describe(value.value)}",
                                  f"pass a word, e.g. `{key}: {declared[key].value}`")
                     continue
                 if value.value not in self.text_args:  # else: the enclosing block's argument
                     self.text_calls.append((kind, key, value))
+                else:
+                    self.text_passes.append((self.block, value.value, kind, key))
                 args[key] = Field(key, value.value, TEXT, value.line, f"{what}: '{key}'",
                                   value.value, value.value not in self.text_args)
             elif (checked := self.field(key, value, Number, f"{what}: '{key}'")) is not None:
@@ -725,6 +756,8 @@ class _Parser:
         """Each word passed to a text argument fits every field the block uses it in."""
         for block, arg, value in self.text_calls:
             for hint in self.text_uses.get(block, {}).get(arg, []):
+                if hint is LAYER:  # looked up when the block is expanded
+                    continue
                 try:
                     coerce(hint, value.value, _syntax_only)
                 except FieldError as exc:

@@ -509,12 +509,13 @@ SHAPES = [
     ("xception", "exit_sep2.relu_out", (2048, 10, 10)),
     # ENet Table 1 (at 512x1024, so every width is twice the table's 512x512 one)
     ("enet", "initial.prelu", (16, 256, 512)),
-    ("enet", "bottleneck1_0_prelu", (64, 128, 256)),
-    ("enet", "bottleneck2_0_prelu", (128, 64, 128)),
+    ("enet", "bottleneck1_0.prelu", (64, 128, 256)),
+    ("enet", "bottleneck2_0.prelu", (128, 64, 128)),
     ("enet", "bottleneck2_3.main_a", (32, 62, 130)),  # 5x1 with pad 1 on both axes
     ("enet", "bottleneck3_8.prelu", (128, 64, 128)),
-    ("enet", "bottleneck4_0_relu", (64, 128, 256)),
-    ("enet", "bottleneck5_0_relu", (16, 256, 512)),
+    ("enet", "bottleneck4_0.unpool", (64, 128, 256)),  # bottleneck2_0.pool's indices
+    ("enet", "bottleneck4_0.relu", (64, 128, 256)),
+    ("enet", "bottleneck5_0.relu", (16, 256, 512)),
     ("enet", "fullconv", (19, 512, 1024)),
     # GoogLeNet Table 1
     ("googlenet", "pool2", (192, 28, 28)),
