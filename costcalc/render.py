@@ -42,6 +42,8 @@ class FormulaFormat(str, Enum):
     json = "json"
 
 
+TOTALS_COLUMNS = ("metric", "exact", "approx")
+
 def si(value: float, unit: str = "") -> str:
     """Decimal SI suffix with two decimals: 300774272 -> '300.77 M'; past 10^15, scientific
     notation (computed in Decimal: an int of any size has no float overflow)."""
@@ -132,28 +134,61 @@ def _approx(value: Any, m: Metric, report: Report) -> str:
     return ""
 
 
-def totals_rows(report: Report) -> list[tuple[str, str, str]]:
-    """One row per metric shown in the totals, in METRICS order; a group shares one row."""
+def totals_rows(report: Report, width: int | None = None) -> list[tuple[str, str, str]]:
+    """One row per metric shown in the totals, in METRICS order; a group shares one row
+    ("weights / biases / BN"). With a `width` the table would not fit in, groups are shown
+    one row per member instead, the widest joined value first, until it fits (or none is
+    left joined): a label then wraps less and no value is cut."""
     values = report.totals.values
-    rows: list[tuple[str, list[str], str]] = []  # label, exact value(s), approx
-    groups: dict[str, list[str]] = {}
+    entries: list[tuple[str, list[Metric]]] = []  # label, the metric(s) on the row
+    groups: dict[str, list[Metric]] = {}
     for m in report.metrics:
         if "totals" not in m.shows:
             continue
-        exact = _exact(values[m.key], m.fmt)
         if m.group in groups:
-            groups[m.group].append(exact)
+            groups[m.group].append(m)
         elif m.group:
-            groups[m.group] = [exact]
-            rows.append((m.group, groups[m.group], ""))
+            groups[m.group] = [m]
+            entries.append((m.group, groups[m.group]))
         else:
-            rows.append((m.label.format(params=report.params_convention), [exact],
-                         _approx(values[m.key], m, report)))
+            entries.append((m.label.format(params=report.params_convention), [m]))
         if "per_image_row" in m.shows and report.batch > 1:
-            per_image = report.per_image()[m.key]
-            rows.append((f"  {m.label} per image", [_exact(per_image, m.fmt)],
-                         _approx(per_image, m, report)))
-    return [(label, " / ".join(exact), approx) for label, exact, approx in rows]
+            entries.append((f"  {m.label} per image", [m]))
+
+    def row(label: str, members: list[Metric], split: bool) -> list[tuple[str, str, str]]:
+        if label.endswith(" per image"):
+            per_image = report.per_image()[members[0].key]
+            return [(label, _exact(per_image, members[0].fmt),
+                     _approx(per_image, members[0], report))]
+        if len(members) == 1 and label not in groups:
+            m = members[0]
+            return [(label, _exact(values[m.key], m.fmt), _approx(values[m.key], m, report))]
+        if split:
+            return [(f"  {m.label}", _exact(values[m.key], m.fmt),
+                     _approx(values[m.key], m, report)) for m in members]
+        return [(label, " / ".join(_exact(values[m.key], m.fmt) for m in members), "")]
+
+    split: set[str] = set()
+
+    def rows() -> list[tuple[str, str, str]]:
+        return [r for label, members in entries for r in row(label, members, label in split)]
+
+    joined = sorted((label for label in groups), key=lambda label: -cell_len(
+        " / ".join(_exact(values[m.key], m.fmt) for m in groups[label])))
+    def table_width() -> int:
+        return _table_width(_widths(TOTALS_COLUMNS, rows()))
+
+    for label in joined:
+        if width is None or table_width() <= width:
+            break
+        split.add(label)
+    for label in reversed(joined):  # rejoin a group whose parts' labels widen the table
+        if label in split:
+            before = table_width()
+            split.discard(label)
+            if table_width() > before:
+                split.add(label)
+    return rows()
 
 
 def _shown(report: Report, where: str) -> list[Metric]:
@@ -669,8 +704,7 @@ def to_table(report: Report, columns: int | None = None, view: View = DEFAULT_VI
     console = _Page(width)
     for line in header_lines(report):
         _write_wrapped(console, line)
-    _print_table(console, "totals", ("metric", "exact", "approx"), totals_rows(report), 1,
-                 True)
+    _print_table(console, "totals", TOTALS_COLUMNS, totals_rows(report, width), 1, True)
     _print_table(console, "by layer type", BREAKDOWN_COLUMNS, breakdown_cells(report), 1,
                  True)
     section = row_section(report, view)
@@ -694,7 +728,7 @@ def _md_table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], left: i
 def to_markdown(report: Report, columns: int | None = None, view: View = DEFAULT_VIEW) -> str:
     head = header_lines(report)
     parts = [f"# {head[0]}", "\n".join(f"- {line}" for line in head[1:]),
-             "## Totals", _md_table(("metric", "exact", "approx"), totals_rows(report)),
+             "## Totals", _md_table(TOTALS_COLUMNS, totals_rows(report)),
              "## By layer type", _md_table(BREAKDOWN_COLUMNS, breakdown_cells(report))]
     section = row_section(report, view)
     if section is not None:

@@ -156,7 +156,7 @@ def _energy_metrics() -> tuple[Metric, ...]:
            Metric("energy_share", "%", "percent", "share of the energy",
                   layer=energy.energy_share, total=lambda ctx: 100.0, json="energy.share_pct",
                   column="share", shows=frozenset({"columns"}), family="energy"),
-           Metric("energy_compute", "", "energy", "compute (MACs and other arithmetic)",
+           Metric("energy_compute", "", "energy", "compute (arithmetic)",
                   layer=energy.energy_part("compute"), json="energy.compute",
                   column="compute", shows=frozenset({"columns", "totals", "csv"}),
                   family="energy")]

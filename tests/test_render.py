@@ -248,7 +248,7 @@ def test_no_totals_label_wraps_at_80_columns_for_any_bundled_spec() -> None:
         for variant in (None, *load_spec(path.stem).variants):
             report = costcalc.analyze(path.stem, variant=variant)
             text = render(report, "table", 80, View(summary=True))
-            labels = [label.strip() for label, _, _ in totals_rows(report)]
+            labels = [label.strip() for label, _, _ in totals_rows(report, 80)]
             assert _totals_labels(text) == labels, (path.stem, variant)
             checked += 1
     assert checked > 100
@@ -256,6 +256,29 @@ def test_no_totals_label_wraps_at_80_columns_for_any_bundled_spec() -> None:
     report = costcalc.analyze("resnet", variant="152")
     narrow = _totals_labels(render(report, "table", 40, View(summary=True)))
     assert len(narrow) > len(totals_rows(report))
+
+
+def test_energy_totals_fit_80_columns_by_showing_groups_one_row_per_part() -> None:
+    """An energy report's joined groups ("DRAM weights / inputs / outputs": three 13-digit
+    values) made the totals 110 columns wide and wrapped every label at 80. Too wide, the
+    groups show one row per part, the widest first, until the table fits: every bundled spec
+    at 80 columns has one line per row, no line over 80, and each part's value equals the
+    joined one; at 200 columns the groups stay joined."""
+    from costcalc.bundled import bundled_specs
+    from costcalc.render import View, totals_rows
+
+    for path in bundled_specs():
+        report = costcalc.analyze(path.stem, hardware="horowitz45nm")
+        text = render(report, "table", 80, View(summary=True))
+        rows = totals_rows(report, 80)
+        assert _totals_labels(text) == [label.strip() for label, _, _ in rows], path.stem
+        totals = text[text.index("totals"):text.index("by layer type")]
+        assert max(len(line) for line in totals.splitlines()) <= 80, path.stem
+    wide = dict((label.strip(), exact) for label, exact, _ in totals_rows(report, 200))
+    narrow = dict((label.strip(), exact) for label, exact, _ in totals_rows(report, 80))
+    assert wide["DRAM weights / inputs / outputs"] == " / ".join(
+        narrow[f"DRAM {part} energy"] for part in ("weights", "inputs", "outputs"))
+    assert "DRAM weights energy" not in wide
 
 
 def test_a_comparison_keeps_every_digit_at_every_width() -> None:
