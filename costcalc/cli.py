@@ -420,10 +420,10 @@ def show(spec: str, as_yaml: bool) -> None:
     click.echo(spec_text(load_spec(spec), str(path)), nl=False)
 
 
-def report_options(func):
-    """What a report is computed at and how it is written, shared by report and energy."""
+def type_options(func):
+    """The element types and the params convention (--dtype, --weight-dtype, --act-dtype,
+    --params), shared by report-like commands, compare and sweep."""
     options = [
-        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True),
         click.option("--dtype", default="fp32", show_default=True,
                      help="Element type of weights and activations: fp32, fp16, bf16, fp8 (or "
                           "e4m3, e5m2), int8, int4, or a bit width such as 6bit."),
@@ -436,6 +436,24 @@ def report_options(func):
         click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
                      default="framework", show_default=True,
                      help="What the params total counts."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def count_options(func):
+    """What the counts are computed at: --batch and type_options; shared by report-like
+    commands and compare."""
+    func = type_options(func)
+    return click.option("--batch", type=click.IntRange(min=1), default=1,
+                        show_default=True)(func)
+
+
+def report_options(func):
+    """What a report is computed at (count_options) and how it is written, shared by report,
+    energy and latency."""
+    options = [
         format_option(Format, Format.table),
         click.option("-o", "--output", type=click.Path(path_type=Path),
                      help="Write to a file instead of standard output (`-`: standard output)."),
@@ -444,7 +462,7 @@ def report_options(func):
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return count_options(func)
 
 
 class _WholeText(click.ParamType):
@@ -952,12 +970,7 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="A numeric spec argument's values (repeatable), e.g. --set t=4:8:1; each "
                    "combination is its own expansion.")
 @click.option("--variant", help="A named setting declared in the spec.")
-@click.option("--dtype", default="fp32", show_default=True,
-              help="Element type of weights and activations (as report's).")
-@click.option("--weight-dtype", default=None, help="The weights' element type (as report's).")
-@click.option("--act-dtype", default=None, help="The activations' element type (as report's).")
-@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
-              default="framework", show_default=True, help="What the params total counts.")
+@type_options
 @click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
               show_default=True, help="Metrics to show (report JSON keys), comma-separated.")
 @click.option("--where", help="Keep configurations where this test holds, e.g. "
@@ -1073,6 +1086,8 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 
 @main.command("compare")
 @click.argument("specs", nargs=-1)
+@spec_settings
+@count_options
 @click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
               show_default=True, help="Metrics to compare, comma-separated.")
 @click.option("--budget", "budget", multiple=True, metavar="METRIC=LIMIT",
@@ -1080,9 +1095,6 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
                    "is at most LIMIT (repeatable), e.g. --budget macs=300e6.")
 @click.option("--vary", type=click.Choice(["width", "resolution"]), default="width",
               show_default=True, help="What --budget chooses.")
-@click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
-@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
-              default="framework", show_default=True, help="What the params total counts.")
 @click.option("--paper", metavar="FILE:TABLE",
               help="Also compare every configuration a papers table gives a published "
                    "accuracy for, e.g. howard2017_mobilenet_v1:table8.")
@@ -1090,17 +1102,24 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context
-def compare_command(ctx: click.Context, specs: tuple[str, ...], metric: str,
-                    budget: tuple[str, ...], vary: str, dtype: str, params: str,
-                    paper: str | None, fmt: Format, output: Path | None) -> None:
+def compare_command(ctx: click.Context, specs: tuple[str, ...], width: float | None,
+                    resolution: Any, variant: str | None, sets: dict[str, Any], batch: int,
+                    dtype: str, weight_dtype: str | None, act_dtype: str | None, params: str,
+                    metric: str, budget: tuple[str, ...], vary: str, paper: str | None,
+                    fmt: Format, output: Path | None) -> None:
     """Networks side by side, ratios against the first, published top-1 where the papers
-    data has it, and the accuracy front (MACs vs top-1). Each SPEC may carry settings:
-    mobilenet_v2:width=0.75,resolution=160 (width, resolution, batch, variant, or a spec
-    argument)."""
+    data has it, and the accuracy front (MACs vs top-1). The options set every SPEC as they
+    set `costcalc report`'s; a SPEC may carry its own settings, which win key by key:
+    mobilenet_v2:width=0.75,resolution=160 (width, resolution, batch, variant, dtype,
+    weight_dtype, act_dtype, params, or a spec argument; --set's arguments merge name by
+    name). --paper columns keep their table's configuration and take only --batch, the
+    dtypes and --params (docs/sweep.md)."""
     from .compare import compare, parse_budget
     from .render import render_compare
 
-    result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params, paper)
+    result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params, paper,
+                     width=width, resolution=resolution, batch=batch, variant=variant,
+                     args=sets, weight_dtype=weight_dtype, act_dtype=act_dtype)
     write_output(render_compare(result, fmt, ctx.obj["columns"]), output)
 
 
