@@ -1011,6 +1011,10 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="Fractions of the peak reached: a list or a range (default 1).")
 @click.option("--count", type=click.Choice(COUNT_PROFILES), default="costcalc",
               show_default=True, help="netscope: Netscope's counts can be swept too.")
+@click.option("--training", "optimizers", metavar="OPTIMIZERS",
+              help="Training memory (as report's --training, at each --batch) for these "
+                   "optimizers: sgd, momentum, adam, or a list such as sgd,adam (adds "
+                   "training_bytes, gradient_bytes, ...).")
 @format_option(Format, Format.table, only=SWEEP_RENDERERS)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
@@ -1024,10 +1028,10 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
                   weight_bits: str | None, densities: tuple[str, ...], storage: str | None,
                   index_bits: str | None, pdus: str | None, cut: str | None,
                   profile: str | None, peak: float | None, bandwidth: float | None,
-                  efficiencies: str | None, count: str, fmt: Format,
+                  efficiencies: str | None, count: str, optimizers: str | None, fmt: Format,
                   output: Path | None) -> None:
     """Metrics over a grid of widths x resolutions (x batches, x spec arguments, x deployment
-    settings: weight bits, density, index bits, PDU, efficiency)."""
+    settings: weight bits, density, index bits, PDU, efficiency, x training optimizers)."""
     import importlib
     import sys
 
@@ -1047,6 +1051,8 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
                                         ("index_bits", index_bits, True),
                                         ("pdu", pdus, True), ("efficiency", efficiencies, False))
             if text}
+    if optimizers is not None:
+        axes["optimizer"] = _names(optimizers) or (optimizers,)  # nothing named: an error
     size = None
     if fixed or storage is not None or {"weight_bits", "index_bits", "density"} & set(axes):
         size = {"density": dict(parse_densities(fixed)), "storage": storage or "dense"}
