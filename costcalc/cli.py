@@ -420,10 +420,10 @@ def show(spec: str, as_yaml: bool) -> None:
     click.echo(spec_text(load_spec(spec), str(path)), nl=False)
 
 
-def report_options(func):
-    """What a report is computed at and how it is written, shared by report and energy."""
+def type_options(func):
+    """The element types and the params convention (--dtype, --weight-dtype, --act-dtype,
+    --params), shared by report-like commands, compare and sweep."""
     options = [
-        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True),
         click.option("--dtype", default="fp32", show_default=True,
                      help="Element type of weights and activations: fp32, fp16, bf16, fp8 (or "
                           "e4m3, e5m2), int8, int4, or a bit width such as 6bit."),
@@ -436,6 +436,24 @@ def report_options(func):
         click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
                      default="framework", show_default=True,
                      help="What the params total counts."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def count_options(func):
+    """What the counts are computed at: --batch and type_options; shared by report-like
+    commands and compare."""
+    func = type_options(func)
+    return click.option("--batch", type=click.IntRange(min=1), default=1,
+                        show_default=True)(func)
+
+
+def report_options(func):
+    """What a report is computed at (count_options) and how it is written, shared by report,
+    energy and latency."""
+    options = [
         format_option(Format, Format.table),
         click.option("-o", "--output", type=click.Path(path_type=Path),
                      help="Write to a file instead of standard output (`-`: standard output)."),
@@ -444,7 +462,7 @@ def report_options(func):
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return count_options(func)
 
 
 class _WholeText(click.ParamType):
@@ -964,12 +982,7 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="A numeric spec argument's values (repeatable), e.g. --set t=4:8:1; each "
                    "combination is its own expansion.")
 @click.option("--variant", help="A named setting declared in the spec.")
-@click.option("--dtype", default="fp32", show_default=True,
-              help="Element type of weights and activations (as report's).")
-@click.option("--weight-dtype", default=None, help="The weights' element type (as report's).")
-@click.option("--act-dtype", default=None, help="The activations' element type (as report's).")
-@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
-              default="framework", show_default=True, help="What the params total counts.")
+@type_options
 @click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
               show_default=True, help="Metrics to show (report JSON keys), comma-separated.")
 @click.option("--where", help="Keep configurations where this test holds, e.g. "
@@ -1010,6 +1023,10 @@ def _names(text: str | None) -> tuple[str, ...]:
               help="Fractions of the peak reached: a list or a range (default 1).")
 @click.option("--count", type=click.Choice(COUNT_PROFILES), default="costcalc",
               show_default=True, help="netscope: Netscope's counts can be swept too.")
+@click.option("--training", "optimizers", metavar="OPTIMIZERS",
+              help="Training memory (as report's --training, at each --batch) for these "
+                   "optimizers: sgd, momentum, adam, or a list such as sgd,adam (adds "
+                   "training_bytes, gradient_bytes, ...).")
 @format_option(Format, Format.table, only=SWEEP_RENDERERS)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
@@ -1023,10 +1040,10 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
                   weight_bits: str | None, densities: tuple[str, ...], storage: str | None,
                   index_bits: str | None, pdus: str | None, cut: str | None,
                   profile: str | None, peak: float | None, bandwidth: float | None,
-                  efficiencies: str | None, count: str, fmt: Format,
+                  efficiencies: str | None, count: str, optimizers: str | None, fmt: Format,
                   output: Path | None) -> None:
     """Metrics over a grid of widths x resolutions (x batches, x spec arguments, x deployment
-    settings: weight bits, density, index bits, PDU, efficiency)."""
+    settings: weight bits, density, index bits, PDU, efficiency, x training optimizers)."""
     import importlib
     import sys
 
@@ -1046,6 +1063,8 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
                                         ("index_bits", index_bits, True),
                                         ("pdu", pdus, True), ("efficiency", efficiencies, False))
             if text}
+    if optimizers is not None:
+        axes["optimizer"] = _names(optimizers) or (optimizers,)  # nothing named: an error
     size = None
     if fixed or storage is not None or {"weight_bits", "index_bits", "density"} & set(axes):
         size = {"density": dict(parse_densities(fixed)), "storage": storage or "dense"}
@@ -1085,6 +1104,8 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 
 @main.command("compare")
 @click.argument("specs", nargs=-1)
+@spec_settings
+@count_options
 @click.option("--metric", "metric", default="macs,params,peak_activation_bytes",
               show_default=True, help="Metrics to compare, comma-separated.")
 @click.option("--budget", "budget", multiple=True, metavar="METRIC=LIMIT",
@@ -1092,9 +1113,6 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
                    "is at most LIMIT (repeatable), e.g. --budget macs=300e6.")
 @click.option("--vary", type=click.Choice(["width", "resolution"]), default="width",
               show_default=True, help="What --budget chooses.")
-@click.option("--dtype", default="fp32", show_default=True, help="Element type for bytes.")
-@click.option("--params", "params", type=click.Choice(PARAM_CONVENTIONS),
-              default="framework", show_default=True, help="What the params total counts.")
 @click.option("--paper", metavar="FILE:TABLE",
               help="Also compare every configuration a papers table gives a published "
                    "accuracy for, e.g. howard2017_mobilenet_v1:table8.")
@@ -1102,17 +1120,24 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to a file instead of standard output.")
 @click.pass_context
-def compare_command(ctx: click.Context, specs: tuple[str, ...], metric: str,
-                    budget: tuple[str, ...], vary: str, dtype: str, params: str,
-                    paper: str | None, fmt: Format, output: Path | None) -> None:
+def compare_command(ctx: click.Context, specs: tuple[str, ...], width: float | None,
+                    resolution: Any, variant: str | None, sets: dict[str, Any], batch: int,
+                    dtype: str, weight_dtype: str | None, act_dtype: str | None, params: str,
+                    metric: str, budget: tuple[str, ...], vary: str, paper: str | None,
+                    fmt: Format, output: Path | None) -> None:
     """Networks side by side, ratios against the first, published top-1 where the papers
-    data has it, and the accuracy front (MACs vs top-1). Each SPEC may carry settings:
-    mobilenet_v2:width=0.75,resolution=160 (width, resolution, batch, variant, or a spec
-    argument)."""
+    data has it, and the accuracy front (MACs vs top-1). The options set every SPEC as they
+    set `costcalc report`'s; a SPEC may carry its own settings, which win key by key:
+    mobilenet_v2:width=0.75,resolution=160 (width, resolution, batch, variant, dtype,
+    weight_dtype, act_dtype, params, or a spec argument; --set's arguments merge name by
+    name). --paper columns keep their table's configuration and take only --batch, the
+    dtypes and --params (docs/sweep.md)."""
     from .compare import compare, parse_budget
     from .render import render_compare
 
-    result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params, paper)
+    result = compare(specs, _names(metric), parse_budget(budget), vary, dtype, params, paper,
+                     width=width, resolution=resolution, batch=batch, variant=variant,
+                     args=sets, weight_dtype=weight_dtype, act_dtype=act_dtype)
     write_output(render_compare(result, fmt, ctx.obj["columns"]), output)
 
 

@@ -1,7 +1,12 @@
 """Comparisons: several networks (or one at several settings) side by side, and budgets.
 
 An entry is a spec with its own settings, `mobilenet_v2:width=0.75,resolution=160`: `width`,
-`resolution` (224 or HxW), `batch` and `variant` are settings, any other key is a spec argument.
+`resolution` (224 or HxW), `batch`, `variant`, `dtype`, `weight_dtype`, `act_dtype` and `params`
+are settings, any other key is a spec argument. Settings shared by every entry (`compare`'s
+keyword arguments, the command's options) fill in what an entry does not give, key by key and
+spec argument by spec argument: the entry's own value wins (`with_shared`). A `paper=` entry's
+configuration is its table's: it takes only the shared counting settings (batch, dtypes,
+params convention).
 A budget (`macs=300e6`) replaces each entry's width (or resolution) by the largest value within
 it, found by evaluating every candidate exactly through the vectorized sweep: widths
 0.01, 0.02, ... 4.00 (two decimals) or resolutions 8, 9, ... 1024 (every pixel); where the
@@ -22,19 +27,25 @@ that table gives an accuracy for, in its row order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .errors import CostcalcError, capped, did_you_mean
+from .metrics import Settings
 from .papers import Accuracy, PaperTable, Row, configuration, load_tables
 from .report import METRICS, Report, analyze, check_metric_keys
-from .spec import load_spec
+from .spec import Spec, load_spec
 from .sweep import DEFAULT_KEYS, LargestInvalid, pareto_front, parse_values, sweep
 
-SETTINGS = ("width", "resolution", "batch", "variant")
+# an entry's settings: what selects the network, and what its counts are computed at (the
+# counting settings are not part of a configuration: papers.configuration)
+CONFIGURATION = ("width", "resolution", "variant")
+COUNTING = ("batch", "dtype", "weight_dtype", "act_dtype", "params")
+SETTINGS = (*CONFIGURATION, *COUNTING)
+TEXT_SETTINGS = ("variant", "dtype", "weight_dtype", "act_dtype", "params")
 WIDTHS = tuple(k / 100 for k in range(1, 401))
 RESOLUTIONS = tuple(range(8, 1025))
 VARY = ("width", "resolution")
@@ -42,16 +53,21 @@ VARY = ("width", "resolution")
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One column of a comparison: a spec and its settings, as written."""
+    """One column of a comparison: a spec and its settings, as written (None: not given,
+    the shared setting or the default applies)."""
 
     text: str
     spec: str
     width: float | None = None
     resolution: int | tuple[int, int] | None = None
-    batch: int = 1
+    batch: int | None = None
     variant: str | None = None
     args: Mapping[str, Any] = field(default_factory=dict)  # spec arguments
     paper: str = ""  # FILE:TABLE when the entry is one of that table's configurations
+    dtype: str | None = None
+    weight_dtype: str | None = None
+    act_dtype: str | None = None
+    params: str | None = None
 
     def settings(self, width: float | None = None,
                  resolution: int | tuple[int, int] | None = None) -> dict[str, Any]:
@@ -62,7 +78,8 @@ class Entry:
 
 
 def parse_entry(text: str) -> Entry:
-    """`SPEC` or `SPEC:key=value,key=value`."""
+    """`SPEC` or `SPEC:key=value,key=value` (a TEXT_SETTINGS value is a name, HxW a
+    resolution, anything else a number)."""
     spec, _, rest = text.partition(":")
     values: dict[str, Any] = {}
     args: dict[str, Any] = {}
@@ -71,7 +88,7 @@ def parse_entry(text: str) -> Entry:
         if not sep or not key or not value:
             raise CostcalcError(f"'{text}': '{item}' is not key=value",
                                 "e.g. mobilenet_v2:width=0.75,resolution=160")
-        if key == "variant":
+        if key in TEXT_SETTINGS:
             values[key] = value
         elif key == "resolution" and "x" in value:
             h, _, w = value.partition("x")
@@ -80,7 +97,32 @@ def parse_entry(text: str) -> Entry:
             (number,) = parse_values(value, f"'{text}': {key}", key in ("resolution", "batch"))
             (values if key in SETTINGS else args)[key] = number
     return Entry(text, spec, values.get("width"), values.get("resolution"),
-                 values.get("batch", 1), values.get("variant"), args)
+                 values.get("batch"), values.get("variant"), args,
+                 **{k: values.get(k) for k in ("dtype", "weight_dtype", "act_dtype", "params")})
+
+
+def with_shared(entry: Entry, shared: Mapping[str, Any]) -> Entry:
+    """The entry with the shared settings (SETTINGS keys and `args`) filling in what it does
+    not give: its own value wins, key by key and spec argument by spec argument. The merged
+    entry is what `costcalc report` computes with those options (so a shared width overrides
+    an entry's variant's width, as --width does a --variant's). A --paper entry keeps its
+    table's configuration and takes only the COUNTING settings."""
+    keys = COUNTING if entry.paper else SETTINGS
+    filled = {k: shared[k] for k in keys
+              if getattr(entry, k) is None and shared.get(k) is not None}
+    args = entry.args if entry.paper else {**(shared.get("args") or {}), **entry.args}
+    return replace(entry, **filled, args=args)
+
+
+def _check_counting(values: Mapping[str, Any], where: Callable[[str], str]) -> None:
+    """The COUNTING values given, each checked as Settings checks it; an error says where the
+    value was given (`where(key)`: an option, or an entry and its key)."""
+    for key in COUNTING:
+        if values.get(key) is not None:
+            try:
+                Settings(**{key: values[key]})
+            except CostcalcError as exc:
+                raise CostcalcError(f"{where(key)}: {exc.what}", exc.fix) from None
 
 
 def parse_budget(items: Sequence[str]) -> dict[str, float]:
@@ -210,7 +252,7 @@ def paper_entries(table: PaperTable) -> list[Entry]:
         parts += [f"{k}={v}" for k, v in args.items()]
         text = row.spec + (":" + ",".join(parts) if parts else "")
         out.setdefault(configuration(row.spec, settings),
-                       Entry(text, row.spec, settings.get("width"), res, 1,
+                       Entry(text, row.spec, settings.get("width"), res, None,
                              settings.get("variant"), args, table_ref(table)))
     return list(out.values())
 
@@ -238,15 +280,28 @@ def _published(entry: Entry, index: Mapping[tuple[Any, ...], list[Published]],
 def compare(entries: Sequence[str | Entry], keys: Sequence[str] | None = None,
             budget: Mapping[str, float] | None = None, vary: str = "width",
             dtype: str = "fp32", params: str = "framework", paper: str | None = None,
-            tables: Sequence[PaperTable] | None = None) -> Comparison:
+            tables: Sequence[PaperTable] | None = None, *, width: float | None = None,
+            resolution: int | tuple[int, int] | None = None, batch: int = 1,
+            variant: str | None = None, args: Mapping[str, Any] | None = None,
+            weight_dtype: str | None = None, act_dtype: str | None = None) -> Comparison:
     """Every entry's report (at the largest width or resolution within `budget`, if given),
     with its published accuracy; `paper` (FILE:TABLE) adds that table's configurations;
-    `tables` is the papers data (default: the bundled specs/papers)."""
+    `tables` is the papers data (default: the bundled specs/papers). `width`, `resolution`,
+    `batch`, `variant`, `args` (spec arguments), `dtype`, `weight_dtype`, `act_dtype` and
+    `params` are shared by every entry, as `analyze` takes them; an entry's own settings win
+    (`with_shared`)."""
     if vary not in VARY:
         raise CostcalcError(f"cannot vary '{vary}'", did_you_mean(vary, VARY))
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
     check_metric_keys(keys)
+    shared = {"width": width, "resolution": resolution, "batch": batch, "variant": variant,
+              "args": dict(args or {}), "dtype": dtype, "weight_dtype": weight_dtype,
+              "act_dtype": act_dtype, "params": params}
+    _check_counting(shared, lambda key: "--" + key.replace("_", "-"))
     items = [item if isinstance(item, Entry) else parse_entry(item) for item in entries]
+    for item in items:
+        _check_counting({k: getattr(item, k) for k in COUNTING},
+                        lambda key, item=item: f"'{item.text}': {key}")
     tables = load_tables() if tables is None else tables
     if paper:
         items += paper_entries(paper_table(paper, tables))
@@ -255,30 +310,47 @@ def compare(entries: Sequence[str | Entry], keys: Sequence[str] | None = None,
                             "FILE:TABLE")
     index = published_accuracy(tables)
     columns = []
-    for entry in items:
-        settings = dict(batch=entry.batch, dtype=dtype, params=params, args=entry.args,
-                        variant=entry.variant)
+    for item in items:
+        entry = with_shared(item, shared)
+        model = load_spec(entry.spec)
+        _check_args(model, entry.args, item)
+        settings = dict(batch=entry.batch, dtype=entry.dtype, params=entry.params,
+                        weight_dtype=entry.weight_dtype, act_dtype=entry.act_dtype,
+                        args=entry.args, variant=entry.variant)
         if not budget:
-            columns.append(Column(entry, analyze(entry.spec, width=entry.width,
+            columns.append(Column(entry, analyze(model, width=entry.width,
                                                  resolution=entry.resolution, **settings),
                                   published=_published(entry, index)))
             continue
-        fitted = _fit(entry, budget, vary, settings)
+        fitted = _fit(model, entry, budget, vary, settings)
         if fitted is None:
             columns.append(Column(entry, None))
             continue
         width = fitted if vary == "width" else entry.width
         resolution = fitted if vary == "resolution" else entry.resolution
-        columns.append(Column(entry, analyze(entry.spec, width=width, resolution=resolution,
+        columns.append(Column(entry, analyze(model, width=width, resolution=resolution,
                                              **settings), fitted,
                               _published(entry, index, width, resolution)))
     return Comparison(tuple(columns), keys, dict(budget or {}), vary,
                       accuracy_front(columns), paper or "")
 
 
-def _fit(entry: Entry, budget: Mapping[str, float], vary: str,
+def _check_args(spec: Spec, args: Mapping[str, Any], item: Entry) -> None:
+    """Every spec argument is the spec's; an unknown one is named where it was given (the
+    entry, or --set), with the closest setting or argument (`widht` is `width`)."""
+    for name in args:
+        if name in spec.args:
+            continue
+        if name not in item.args:
+            raise CostcalcError(f"--set: {spec.file} ('{item.text}') has no argument "
+                                f"'{name}'", did_you_mean(name, spec.args) if spec.args
+                                else "this spec declares no arguments")
+        raise CostcalcError(f"'{item.text}': '{name}' is neither a setting nor an argument of "
+                            f"{spec.file}", did_you_mean(name, [*SETTINGS, *spec.args]))
+
+
+def _fit(spec: Spec, entry: Entry, budget: Mapping[str, float], vary: str,
          settings: Mapping[str, Any]) -> float | int | None:
-    spec = load_spec(entry.spec)
     if vary == "width":
         res = entry.resolution
         grid: dict[str, Any] = {"alphas": WIDTHS, "resolutions": None if res is None else [res]}
@@ -290,6 +362,8 @@ def _fit(entry: Entry, budget: Mapping[str, float], vary: str,
         try:
             result = sweep(spec, grid["alphas"], grid["resolutions"], batch=settings["batch"],
                            dtype=settings["dtype"], params=settings["params"],
+                           weight_dtype=settings["weight_dtype"],
+                           act_dtype=settings["act_dtype"],
                            args=settings["args"], variant=settings["variant"],
                            keys=list(budget), on_invalid="skip")
             break

@@ -33,7 +33,7 @@ from .deployment import ModelSize, Transfer, as_roofline, as_size, as_transfer, 
 from .errors import CostcalcError, SpecError, did_you_mean
 from .expand import MAX_ALPHA, build_graph
 from .expr import ExprError, evaluate, names_in
-from .metrics import Settings
+from .metrics import Settings, Training
 from .ops import Input, Shape
 from .report import METRICS, analyze, as_hardware, check_metric_keys, measure, measured
 from .shapes import shape_graph
@@ -268,20 +268,26 @@ FAMILY_NEEDS = {
     "latency": ("a roofline", "give --hardware with a profile that has peak_macs_per_s and "
                 "bandwidth_bytes_per_s, or --peak and --bandwidth (latency= in Python)"),
     "netscope": ("Netscope's counting profile", "give --count netscope (count= in Python)"),
+    "training": ("an optimizer", "give --training sgd, momentum or adam, or a list such as "
+                 "sgd,adam (training= in Python, or an optimizer axis)"),
 }
-# Deployment settings a sweep can take as axes, and the settings family each belongs to.
+# Deployment settings a sweep can take as axes, and the settings family each belongs to. The
+# optimizer's values are names (sgd, momentum, adam); the others' are numbers.
 SETTING_AXES = {"weight_bits": "size", "index_bits": "size", "density": "size",
-                "pdu": "transfer", "efficiency": "latency"}
+                "pdu": "transfer", "efficiency": "latency", "optimizer": "training"}
+TEXT_AXES = frozenset({"optimizer"})
 
 
 def point_settings(values: Mapping[str, Any], batch: int, dtype: str, params: str,
                    hardware: Any = None, size: Any = None, transfer: Any = None,
                    latency: Any = None, count: str = "costcalc",
-                   weight_dtype: str | None = None, act_dtype: str | None = None) -> Settings:
+                   weight_dtype: str | None = None, act_dtype: str | None = None,
+                   training: Training | str | None = None) -> Settings:
     """The Settings of one sweep point: the fixed settings (as `analyze` takes them) with the
     settings axes' values in place. A density axis value applies to every layer (overriding
     the spec's `density:` and any bare --density) and keeps the named ones. A model size
-    without weight bits stores the weights at their dtype, as in `analyze`."""
+    without weight bits stores the weights at their dtype, as in `analyze`. An optimizer
+    axis value replaces `training`."""
     chosen = Settings(batch, dtype, params, weight_dtype=weight_dtype, act_dtype=act_dtype)
     bits = chosen.weight_bits  # a size without weight bits stores the weights' dtype
     widths = {k: values[k] for k in ("weight_bits", "index_bits") if k in values}
@@ -299,8 +305,11 @@ def point_settings(values: Mapping[str, Any], batch: int, dtype: str, params: st
         if latency is None:
             raise CostcalcError("an efficiency axis needs a roofline", FAMILY_NEEDS["latency"][1])
         latency = replace(latency, efficiency=float(values["efficiency"]))
+    if "optimizer" in values:
+        training = str(values["optimizer"])
     return replace(chosen, hardware=as_hardware(hardware), size=size, transfer=transfer,
-                   latency=latency, count=count)
+                   latency=latency, count=count,
+                   training=Training(training) if isinstance(training, str) else training)
 
 
 def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
@@ -309,12 +318,13 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
          sample: int | None = None, seed: int | None = None,
          max_configs: int = MAX_CONFIGS, hardware: Any = None, size: Any = None,
          transfer: Any = None, latency: Any = None, count: str = "costcalc",
-         weight_dtype: str | None = None, act_dtype: str | None = None) -> Job:
+         weight_dtype: str | None = None, act_dtype: str | None = None,
+         training: Training | str | None = None) -> Job:
     """Check a sweep's settings and cut its grid (or a random sample of it) into chunks.
     With `hardware` (as `analyze` takes it) the energy and traffic metrics can be swept too;
-    with `size`, `transfer`, `latency` or `count` the deployment families, as `analyze`
-    measures them; `grid.settings` sweeps their SETTING_AXES. `weight_dtype` and `act_dtype`
-    override `dtype` as `analyze`'s do."""
+    with `size`, `transfer`, `latency`, `count` or `training` (an optimizer) the deployment
+    and training families, as `analyze` measures them; `grid.settings` sweeps their
+    SETTING_AXES. `weight_dtype` and `act_dtype` override `dtype` as `analyze`'s do."""
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     keys = tuple(DEFAULT_KEYS if keys is None else keys)
     check_metric_keys(keys)
@@ -326,7 +336,7 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
             raise CostcalcError(f"settings axis '{name}' has no values")
     chosen = as_hardware(hardware)
     settings = tuple(point_settings(values, b, dtype, params, chosen, size, transfer, latency,
-                                    count, weight_dtype, act_dtype)
+                                    count, weight_dtype, act_dtype, training)
                      for values, b in grid.setting_points())
     known = {m.key: m.family for m in METRICS}
     if unmeasured := [k for k in keys if k not in {m.key for m in measured(settings[0])}]:
@@ -356,8 +366,10 @@ def plan(spec: Spec | str | Path, grid: Grid, *, dtype: str = "fp32",
         raise CostcalcError(f"the sweep has {total:,} configurations, more than the limit of "
                             f"{max_configs:,}", "narrow the axes, use --sample N, or confirm "
                             "with --yes (max_configs= in Python)")
+    # the int64 bound at the largest training state too (Adam's), when training is measured
+    largest = max(settings, key=lambda s: -1 if s.training is None else s.training.state_buffers)
     for combo in grid.combos():
-        _check_int64(spec, grid, combo, settings[0], variant)
+        _check_int64(spec, grid, combo, largest, variant)
     chunks = _chunks(grid, chunk) if sample is None else _sample(grid, chunk, total, seed)
     return Job(spec, grid, settings, keys, variant, chunks, total)
 
@@ -505,13 +517,14 @@ def _check_int64(spec: Spec, grid: Grid, combo: Mapping[str, Any], settings: Set
         largest = analyze(spec, width=alpha, resolution=size, batch=batch,
                           dtype=settings.dtype, params=settings.params, args=combo,
                           variant=variant, weight_dtype=settings.weight_dtype,
-                          act_dtype=settings.act_dtype)
+                          act_dtype=settings.act_dtype, training=settings.training)
     except SpecError as exc:
         raise LargestInvalid(f"the largest configuration (width {alpha:g}, {size[0]}x{size[1]}"
                             f"{_args_text(combo)}) is invalid, so the int64 bound cannot be "
                             f"checked:\n{exc}", "sweep a range whose largest width and "
                             "resolution are valid") from None
-    top = max(int(v) for v in largest.to_dict()["totals"].values() if isinstance(v, int))
+    # every integer total, those JSON nests (training, size, transfer, netscope) included
+    top = max(int(v) for v in largest.totals.values.values() if isinstance(v, int))
     if top > INT64_SAFE:
         raise CostcalcError(f"{spec.file}: counts reach {top:.3e} at width {alpha:g}, "
                             f"{size[0]}x{size[1]}, batch {batch}{_args_text(combo)}: too large "
@@ -537,12 +550,17 @@ def describe(grid: Grid, index: int) -> str:
 
 def check_where(where: str, keys: Sequence[str], grid: Grid) -> tuple[str, ...]:
     """The metrics a --where expression needs (checked: known names, boolean result)."""
-    allowed = {m.key for m in METRICS} | set(AXIS_NAMES) | {n for n, _ in grid.named_axes}
+    allowed = {m.key for m in METRICS} | set(AXIS_NAMES) | {n for n, _ in grid.named_axes
+                                                             if n not in TEXT_AXES}
     try:
         used = names_in(where)
     except ExprError as exc:
         raise CostcalcError(f"--where: {exc.what}", exc.fix) from None
     for name in sorted(used):
+        if name in TEXT_AXES:
+            raise CostcalcError(f"--where: '{name}' is a name, not a number: the test compares "
+                                "numbers", f"sweep the {name}s you want instead (--training "
+                                "sgd,adam)")
         if name not in allowed:
             raise CostcalcError(f"--where: unknown name '{name}' in '{where}'",
                                 did_you_mean(name, allowed))
@@ -732,11 +750,13 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
           max_configs: int = MAX_CONFIGS, workers: int = 1, hardware: Any = None,
           size: Any = None, transfer: Any = None, latency: Any = None, count: str = "costcalc",
           setting_axes: Mapping[str, Sequence[Any]] | None = None,
-          weight_dtype: str | None = None, act_dtype: str | None = None) -> SweepResult:
+          weight_dtype: str | None = None, act_dtype: str | None = None,
+          training: Training | str | None = None) -> SweepResult:
     """The metrics `keys` (default: every metric measured at these settings) of `spec` at each
     configuration of the grid alphas x resolutions (x `batches`, x every combination of
     `arg_axes`, each a spec argument's values; `args` fixes others; x every combination of
-    `setting_axes`, SETTING_AXES such as weight_bits=[32, 16, 8]). See `plan` and `run`."""
+    `setting_axes`, SETTING_AXES such as weight_bits=[32, 16, 8] or optimizer=["sgd",
+    "adam"]; `training` fixes the optimizer). See `plan` and `run`."""
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     alphas = default_widths(spec, variant) if alphas is None else alphas
     if resolutions is None:
@@ -748,7 +768,8 @@ def sweep(spec: Spec | str | Path, alphas: Sequence[float] | None,
                 tuple(batches) if batches is not None else (batch,), fixed + axes,
                 tuple((k, tuple(v)) for k, v in (setting_axes or {}).items()))
     deploy = {"hardware": hardware, "size": size, "transfer": transfer, "latency": latency,
-              "count": count, "weight_dtype": weight_dtype, "act_dtype": act_dtype}
+              "count": count, "weight_dtype": weight_dtype, "act_dtype": act_dtype,
+              "training": training}
     if keys is None:
         first = grid.setting_points()[0][0]
         keys = tuple(m.key for m in measured(point_settings(first, 1, dtype, params, **deploy)))

@@ -247,3 +247,140 @@ def test_mobilenet_v3_table_3_front_is_the_v3_models() -> None:
     assert [comparison.columns[i].entry.text for i in comparison.front] == [
         "mobilenet_v3_large", "mobilenet_v3_large:width=0.75", "mobilenet_v3_small",
         "mobilenet_v3_small:width=0.75"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings shared by every spec (report's options) and each spec's own, which win
+
+def compare_json(*args: str) -> dict:
+    result = run("compare", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+KEYS = "macs,params,weight_bytes,activation_bytes"
+
+
+def totals(**settings) -> dict[str, int]:
+    values = analyze("mobilenet_v1", **settings).totals.values
+    return {k: values[k] for k in KEYS.split(",")}
+
+
+@pytest.mark.parametrize("option, settings, changed", [
+    (["--params", "paper"], {"params": "paper"}, {"params", "weight_bytes"}),  # bytes of those
+    (["--weight-dtype", "int8"], {"weight_dtype": "int8"}, {"weight_bytes"}),
+    (["--act-dtype", "fp16"], {"act_dtype": "fp16"}, {"activation_bytes"}),
+    (["--dtype", "int8"], {"dtype": "int8"}, {"weight_bytes", "activation_bytes"}),
+    (["--batch", "4"], {"batch": 4}, {"macs", "activation_bytes"}),
+    (["--width", "0.5"], {"width": 0.5}, set(KEYS.split(","))),
+    (["--resolution", "160"], {"resolution": 160}, {"macs", "activation_bytes"}),
+])
+def test_each_shared_option_changes_the_figures_it_should(option: list[str], settings: dict,
+                                                          changed: set[str]) -> None:
+    """Every column is `costcalc report` at the options: each option changes what it counts
+    and nothing else (int8 weights: weight bytes, not MACs; batch 4: MACs x 4, params not)."""
+    data = compare_json("mobilenet_v1", "mobilenet_v1:width=0.25", *option, "--metric", KEYS)
+    base = totals()
+    for column, width in zip(data["columns"], (None, 0.25), strict=True):
+        at = {} if width is None else {"width": width}
+        assert column["totals"] == totals(**{**settings, **at}), (option, column["entry"])
+    got = data["columns"][0]["totals"]
+    assert {k for k in base if got[k] != base[k]} == changed
+    if option == ["--batch", "4"]:
+        assert got["macs"] == 4 * base["macs"] == 2_274_961_408
+    if option == ["--weight-dtype", "int8"]:
+        assert got["weight_bytes"] == base["params"] == 4_231_976  # one byte a param
+
+
+def test_configuration_options_change_the_published_accuracy_counting_ones_do_not() -> None:
+    """--width and --resolution choose the configuration, so the top-1 and the front follow
+    (MobileNet v1 Tables 6 and 7); --batch and the dtypes only count, and the front compares
+    MACs per image."""
+    assert [c["top1"] for c in compare_json("mobilenet_v1", "--width", "0.5")["columns"]] == \
+        [63.7]
+    assert [c["top1"] for c in compare_json("mobilenet_v1", "--resolution", "160")["columns"]] \
+        == [67.2]
+    data = compare_json("mobilenet_v1", "mobilenet_v2", "--batch", "8", "--dtype", "int8")
+    assert [c["top1"] for c in data["columns"]] == [70.6, 72.0]
+    assert data["accuracy_front"] == ["mobilenet_v2"]
+    # a batch per column: MobileNetV2 at batch 16 has more MACs in total, fewer per image
+    mixed = compare_json("mobilenet_v2:batch=16", "mobilenet_v1", "--metric", "macs")
+    assert mixed["columns"][0]["totals"]["macs"] > mixed["columns"][1]["totals"]["macs"]
+    assert mixed["accuracy_front"] == ["mobilenet_v2:batch=16"]
+    table = run("compare", "mobilenet_v1", "--width", "0.5", "--batch", "4").stdout
+    assert "63.7 [1]" in table and "howard2017_mobilenet_v1:table6" in table
+
+
+def test_a_specs_own_settings_win_key_by_key() -> None:
+    data = compare_json("mobilenet_v1", "mobilenet_v1:width=0.75,batch=2,dtype=fp16",
+                        "--width", "0.5", "--batch", "4", "--weight-dtype", "int8",
+                        "--metric", KEYS)
+    first, second = (c["totals"] for c in data["columns"])
+    assert first == totals(width=0.5, batch=4, weight_dtype="int8")
+    # its width, batch and dtype; the shared --weight-dtype, which it does not set, still holds
+    assert second == totals(width=0.75, batch=2, dtype="fp16", weight_dtype="int8")
+    assert [c["top1"] for c in data["columns"]] == [63.7, 68.4]
+    # spec arguments merge name by name: --set groups=3 holds where the entry gives none
+    both = compare(["shufflenet_v1", "shufflenet_v1:groups=8"], keys=["params"],
+                   args={"groups": 3, "classes": 10})
+    assert [c.report.overrides for c in both.columns] == [{"groups": 3, "classes": 10},
+                                                          {"groups": 8, "classes": 10}]
+    assert [c.report.totals.params for c in both.columns] == [
+        analyze("shufflenet_v1", args={"groups": g, "classes": 10}).totals.params
+        for g in (3, 8)]
+
+
+def test_paper_columns_keep_their_configuration_and_take_the_counting_settings() -> None:
+    data = compare_json("--paper", "howard2017_mobilenet_v1:table6", "--width", "0.3",
+                        "--batch", "2", "--weight-dtype", "int8", "--metric", KEYS)
+    assert [c["top1"] for c in data["columns"]] == [70.6, 68.4, 63.7, 50.6]
+    for column, width in zip(data["columns"], (1.0, 0.75, 0.5, 0.25), strict=True):
+        assert column["totals"] == totals(width=width, batch=2, weight_dtype="int8")
+
+
+def test_budgets_search_at_the_shared_settings() -> None:
+    """The budget bounds the totals as shown: at batch 2 twice MobileNetV2's 300M MACs fit
+    the width that 300M fits at batch 1; int8 weights fit an 8 MB weight budget at width
+    1.62, fp32 weights at 0.52."""
+    (batch1,) = compare(["mobilenet_v2"], budget={"macs": 300e6}).columns
+    (batch2,) = compare(["mobilenet_v2"], budget={"macs": 600e6}, batch=2).columns
+    assert batch1.fitted == batch2.fitted == 0.98 and batch2.report.batch == 2
+    limit = 8e6
+    fp32, int8 = (compare(["mobilenet_v2"], ["weight_bytes"], {"weight_bytes": limit},
+                          weight_dtype=w).columns[0] for w in ("fp32", "int8"))
+    assert (fp32.fitted, int8.fitted) == (0.52, 1.62)
+    assert int8.report.totals.weight_bytes <= limit < analyze(
+        "mobilenet_v2", width=round(int8.fitted + 0.01, 2), weight_dtype="int8"
+    ).totals.weight_bytes
+
+
+@pytest.mark.parametrize("args, message", [
+    (["mobilenet_v2", "--weight-dtype", "int7"], "--weight-dtype: unknown dtype 'int7'"),
+    (["mobilenet_v2", "--act-dtype", "fp64"], "--act-dtype: unknown dtype 'fp64'"),
+    (["mobilenet_v2", "mobilenet_v1:dtype=foo"], "'mobilenet_v1:dtype=foo': dtype: unknown "
+                                                 "dtype 'foo'"),
+    (["mobilenet_v1:weight_dtype=int3x"], "'mobilenet_v1:weight_dtype=int3x': weight_dtype: "
+                                          "unknown dtype"),
+    (["mobilenet_v1:params=papr"], "did you mean 'paper'"),
+    (["mobilenet_v1:batch=0"], "'mobilenet_v1:batch=0': batch: batch must be a whole number"),
+    (["mobilenet_v1:batch=1.5"], "must be whole numbers"),
+    (["mobilenet_v1", "--set", "groups=3"], "--set: mobilenet_v1.yaml ('mobilenet_v1') has no "
+                                             "argument 'groups'"),
+    (["mobilenet_v1:widht=0.5"], "'widht' is neither a setting nor an argument of "
+                                 "mobilenet_v1.yaml\n  fix: did you mean 'width'?"),
+    (["mobilenet_v1", "--variant", "nope"], "unknown variant 'nope'"),
+])
+def test_bad_settings_are_located_errors(tmp_path, args: list[str], message: str) -> None:
+    out = tmp_path / "out.json"
+    result = run("compare", *args, "-o", str(out))
+    assert result.exit_code == 1 and message in result.stderr, result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_click_typed_options_are_usage_errors_as_in_report() -> None:
+    for option in (["--batch", "0"], ["--params", "papr"], ["--width", "-1"],
+                   ["--resolution", "abc"]):
+        result = run("compare", "mobilenet_v1", *option)
+        report = run("report", "mobilenet_v1", *option)
+        assert result.exit_code == report.exit_code == 2, option
+        assert f"Invalid value for '{option[0]}'" in result.stderr

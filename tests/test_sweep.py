@@ -13,7 +13,7 @@ from costcalc.deployment import ModelSize, Transfer, parse_densities
 from costcalc.errors import CostcalcError
 from costcalc.expand import build_graph
 from costcalc.ops import Shape
-from costcalc.report import measure
+from costcalc.report import METRICS, measure
 from costcalc.shapes import shape_graph
 from costcalc.sweep import (
     Grid,
@@ -385,3 +385,75 @@ def test_settings_axes_errors() -> None:
         sweep("cifar10_micro", [1.0], setting_axes={"density": [0.5, 1.5]})
     with pytest.raises(CostcalcError, match="efficiency axis needs a roofline"):
         sweep("cifar10_micro", [1.0], setting_axes={"efficiency": [0.5]})
+
+
+TRAINING_SPECS = ("cifar10_micro", "mobilenet_v2", "squeezenet_v1_0", "alexnet",
+                  "mobilenet_v3_small", "dlbench_lstm")
+
+
+@pytest.mark.parametrize("name", TRAINING_SPECS)
+@settings(max_examples=3, deadline=None)
+@given(alphas=st.lists(st.sampled_from([0.25, 0.5, 0.75, 1.0, 1.3]), min_size=1, max_size=2,
+                       unique=True),
+       sizes=st.lists(st.sampled_from([96, 128, 160, 224]), min_size=1, max_size=2,
+                      unique=True),
+       batches=st.lists(st.integers(1, 64), min_size=1, max_size=2, unique=True),
+       optimizers=st.lists(st.sampled_from(["sgd", "momentum", "adam"]), min_size=1,
+                           max_size=3, unique=True),
+       dtypes=st.sampled_from([(None, None), ("int8", "fp16"), ("fp16", "int4")]))
+def test_training_sweeps_equal_training_reports(name: str, alphas: list[float],
+                                                sizes: list[int], batches: list[int],
+                                                optimizers: list[str],
+                                                dtypes: tuple[str | None, str | None]) -> None:
+    """An optimizer axis over widths, resolutions and batches (LSTM: steps x 1 inputs): every
+    metric, the training memory's included, equals `analyze(..., training=optimizer)` exactly
+    at every point; sub-byte activations round once per total in both."""
+    weight_dtype, act_dtype = dtypes
+    res = [(s, 1) if name == "dlbench_lstm" else (s, s) for s in sizes]
+    # grid order: settings axes outermost, then batch, width, resolution
+    points = [(o, b, a, r) for o in optimizers for b in batches for a in alphas for r in res]
+    dtype_settings = {"weight_dtype": weight_dtype, "act_dtype": act_dtype}
+    try:
+        reports = [analyze(name, width=a, resolution=r, batch=b, training=o, **dtype_settings)
+                   for o, b, a, r in points]
+    except CostcalcError:  # a configuration no layer accepts: the sweep refuses it too
+        with pytest.raises(CostcalcError):
+            sweep(name, alphas, res, batches=batches, setting_axes={"optimizer": optimizers},
+                  **dtype_settings)
+        return
+    result = sweep(name, alphas, res, batches=batches, setting_axes={"optimizer": optimizers},
+                   **dtype_settings)
+    assert len(result) == len(points)
+    training_keys = {m.key for m in METRICS if m.family == "training"}
+    assert training_keys <= set(result.totals)
+    for i, (report, (o, b, a, r)) in enumerate(zip(reports, points, strict=True)):
+        assert (str(result.args["optimizer"][i]), int(result.batch[i]), float(result.alpha[i]),
+                int(result.height[i]), int(result.width[i])) == (o, b, a, *r)
+        assert {m.key for m in report.metrics} == set(result.totals)
+        for metric in report.metrics:
+            expected, got = getattr(report.totals, metric.key), result.totals[metric.key][i]
+            if isinstance(expected, int):
+                assert int(got) == expected, (name, o, b, a, r, metric.key)
+            else:
+                assert metric.key not in training_keys
+                assert float(got) == pytest.approx(expected, rel=1e-12), (name, metric.key)
+
+
+def test_a_fixed_optimizer_and_training_errors() -> None:
+    """`training=` fixes the optimizer (no axis); the optimizer axis is one expansion."""
+    fixed = sweep("mobilenet_v1", [0.5, 1.0], batches=[1, 16], training="momentum",
+                  keys=["training_bytes", "optimizer_state_bytes"])
+    assert fixed.args == {} and fixed.structures == 1
+    assert fixed.totals["training_bytes"].tolist() == [
+        analyze("mobilenet_v1", width=a, batch=b, training="momentum").totals.training_bytes
+        for b in (1, 16) for a in (0.5, 1.0)]
+    # momentum keeps one buffer per trainable param: the gradients' size
+    assert fixed.totals["optimizer_state_bytes"].tolist()[1] == \
+        analyze("mobilenet_v1", training="momentum").totals.gradient_bytes
+    with pytest.raises(CostcalcError, match="training_bytes need an optimizer"):
+        sweep("cifar10_micro", [1.0], keys=["training_bytes"])
+    with pytest.raises(CostcalcError, match="did you mean 'sgd'"):
+        sweep("cifar10_micro", [1.0], setting_axes={"optimizer": ["adam", "sdg"]})
+    with pytest.raises(CostcalcError, match="'optimizer' is a name, not a number"):
+        sweep("cifar10_micro", [1.0], setting_axes={"optimizer": ["adam"]},
+              where="optimizer > 1")

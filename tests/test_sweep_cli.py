@@ -82,6 +82,10 @@ def test_where_pareto_sample_and_sets() -> None:
      "more than the limit"),
     (["--workers", "0"], "--workers must be at least 1"),
     (["--pareto", "macs"], "two metrics"),
+    (["--training", "adma", "--metric", "training_bytes"], "did you mean 'adam'"),
+    (["--training", ",", "--metric", "training_bytes"], "use sgd, momentum or adam"),
+    (["--metric", "training_bytes"], "training_bytes need an optimizer"),
+    (["--training", "sgd,adam", "--where", "optimizer == 1"], "is a name, not a number"),
 ])
 def test_bad_input_exits_1_and_writes_nothing(tmp_path: Path, args: list[str],
                                               message: str) -> None:
@@ -112,3 +116,30 @@ def test_progress_goes_to_stderr_only() -> None:
     quiet, shown = invoke(*args), invoke(*args, "--progress")
     assert quiet.exit_code == shown.exit_code == 0
     assert shown.stdout == quiet.stdout and quiet.stderr == ""
+
+
+def test_training_memory_sweeps_as_report_gives_it() -> None:
+    """`--training adam` over widths x resolutions x batches: each row is `costcalc report
+    --training adam` at that point (totals.training.total_bytes); `--training sgd,adam` is an
+    axis (a column), and only the optimizer state differs between its rows."""
+    rows = json.loads(run("sweep", "mobilenet_v2", "--width", "1,0.5", "--resolution",
+                          "224,160", "--batch", "8,32", "--training", "adam", "--metric",
+                          "training_bytes", "--format", "json"))["rows"]
+    assert [(r["batch"], r["width"], r["resolution"]) for r in rows] == [
+        (b, w, r) for b in (8, 32) for w in (1.0, 0.5) for r in (224, 160)]
+    for row in rows:
+        report = json.loads(run("report", "mobilenet_v2", "--width", str(row["width"]),
+                                "--resolution", str(row["resolution"]), "--batch",
+                                str(row["batch"]), "--training", "adam", "--format", "json",
+                                "--summary"))
+        assert row["training_bytes"] == report["totals"]["training"]["total_bytes"]
+    assert rows[0]["training_bytes"] == 683_014_272  # width 1, 224, batch 8
+    both = list(csv.DictReader(io.StringIO(run(
+        "sweep", "mobilenet_v2", "--batch", "8", "--training", "sgd,adam", "--metric",
+        "training_bytes,optimizer_state_bytes,saved_activation_bytes", "--format", "csv"))))
+    assert [r["optimizer"] for r in both] == ["sgd", "adam"]
+    sgd, adam = ({k: int(v) for k, v in r.items() if k.endswith("bytes")} for r in both)
+    assert sgd["optimizer_state_bytes"] == 0 and sgd["saved_activation_bytes"] == \
+        adam["saved_activation_bytes"]
+    assert adam["training_bytes"] - sgd["training_bytes"] == adam["optimizer_state_bytes"] \
+        == 28_038_976  # two fp32 moments for each of MobileNetV2's 3,504,872 trainable params
