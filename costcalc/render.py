@@ -1103,12 +1103,28 @@ def _label(column: Any, vary: str) -> str:
     return f"{column.entry.text} @ {vary} {column.fitted:g}"
 
 
+def _dtype_text(report: Report) -> str:
+    s = report.settings
+    return s.weights if s.weights == s.acts else f"{s.weights} / {s.acts}"
+
+
+# What each column was computed at, so that a shared --batch or dtype is on the table.
+COMPARE_SETTINGS = (
+    ("input", lambda r: _shape(r.input)),
+    ("batch", lambda r: str(r.batch)),
+    ("dtype (weights / acts)", _dtype_text),
+    ("params convention", lambda r: r.params_convention),
+)
+
+
 def compare_rows(comparison: Comparison, exact: bool = True) -> tuple[list[str], list[list[Any]]]:
     """Rows: each metric, then its ratio to the first column, then MACs by layer type."""
     columns = comparison.columns
     names = ["metric", *(_label(c, comparison.vary) for c in columns)]
     rows: list[list[Any]] = [["network", *(c.report.network if c.report else "-"
                                           for c in columns)]]
+    rows += [[label, *(setting(c.report) if c.report else "-" for c in columns)]
+             for label, setting in COMPARE_SETTINGS]
     if comparison.budget:
         rows.append(["within budget", *(f"{comparison.vary} {c.fitted:g}" if c.report else
                                         "nothing fits" for c in columns)])
@@ -1225,6 +1241,10 @@ def compare_json(comparison: Comparison, columns: int | None = None) -> str:
         "accuracy_front": [comparison.columns[i].entry.text for i in comparison.front],
         "columns": [{"entry": c.entry.text, "fitted": c.fitted,
                      "network": c.report.network if c.report else None,
+                     "settings": {"input": list(c.report.input), "batch": c.report.batch,
+                                  "weight_dtype": c.report.settings.weights,
+                                  "act_dtype": c.report.settings.acts,
+                                  "params": c.report.params_convention} if c.report else None,
                      "totals": {k: c.report.totals.values[k] for k in comparison.keys}
                      if c.report else None,
                      "top1": c.top1, "top5": c.top5,

@@ -384,3 +384,24 @@ def test_click_typed_options_are_usage_errors_as_in_report() -> None:
         report = run("report", "mobilenet_v1", *option)
         assert result.exit_code == report.exit_code == 2, option
         assert f"Invalid value for '{option[0]}'" in result.stderr
+
+
+def test_the_table_and_json_say_what_each_column_was_computed_at() -> None:
+    """A shared --batch and --weight-dtype, and a SPEC's own dtype, are rows of the table and
+    `settings` of each JSON column (else a batch-4 column's MACs would read as per image)."""
+    runner = CliRunner()
+    args = ["compare", "mobilenet_v1", "mobilenet_v2:dtype=fp16", "--batch", "4",
+            "--weight-dtype", "int8"]
+    table = runner.invoke(main, ["--columns", "120", *args], catch_exceptions=False).output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in table.splitlines() if line.startswith("│")}
+    assert rows["batch"] == ["4", "4"]
+    assert rows["dtype (weights / acts)"] == ["int8 / fp32", "int8 / fp16"]
+    assert rows["input"] == ["3x224x224", "3x224x224"]
+    assert rows["params convention"] == ["framework", "framework"]
+    data = json.loads(runner.invoke(main, [*args, "--format", "json"]).stdout)
+    assert [c["settings"] for c in data["columns"]] == [
+        {"input": [3, 224, 224], "batch": 4, "weight_dtype": "int8", "act_dtype": "fp32",
+         "params": "framework"},
+        {"input": [3, 224, 224], "batch": 4, "weight_dtype": "int8", "act_dtype": "fp16",
+         "params": "framework"}]
