@@ -614,14 +614,14 @@ def plot_pareto(specs: tuple[str, ...], width: float | None, resolution: Any,
                 output: Path) -> None:
     """MACs against params or published top-1 for several specs, the Pareto front
     highlighted. A SPEC may carry its own settings as in compare (mobilenet_v1:width=0.5);
-    --width, --resolution, --variant and --set apply to the others."""
+    --width, --resolution, --variant and --set apply to every SPEC, and a SPEC's own
+    settings win, key by key (as in compare)."""
     from . import plots
-    from .compare import Entry, compare, parse_entry
+    from .compare import compare
 
     plots.check_output(output)
-    entries = [parse_entry(s) if ":" in s else Entry(s, s, width, resolution, 1, variant, sets)
-               for s in specs]
-    columns = compare(entries, ["macs"], paper=paper).columns
+    columns = compare(list(specs), ["macs"], paper=paper, width=width, resolution=resolution,
+                      variant=variant, args=sets).columns
     plots.pareto([c.report for c in columns if c.report is not None], output,
                  [c.top1 for c in columns] if axis == "top1" else None)
 

@@ -119,6 +119,20 @@ def test_pareto_top1_command_and_its_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "q.png").exists()
 
 
+def test_pareto_shared_settings_reach_a_spec_with_its_own(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """`--resolution 160` applies to every SPEC, `mobilenet_v1:width=0.5` included (it used
+    to be dropped for a SPEC that carried a setting); the SPEC's own width wins."""
+    seen = []
+    monkeypatch.setattr(plots, "pareto", lambda reports, output, accuracy=None:
+                        seen.extend((r.network, r.width, r.input) for r in reports))
+    ok = CliRunner().invoke(main, ["plot", "pareto", "mobilenet_v1:width=0.5", "mobilenet_v2",
+                                   "--resolution", "160", "--width", "0.75", "-o",
+                                   str(tmp_path / "p.png")], catch_exceptions=False)
+    assert ok.exit_code == 0, ok.output
+    assert seen == [("MobileNetV1", 0.5, (3, 160, 160)), ("MobileNetV2", 0.75, (3, 160, 160))]
+
+
 def test_roofline_draws_every_layer_on_the_devices_roofs(tmp_path: Path) -> None:
     from costcalc.deployment import Roofline
 
