@@ -16,7 +16,9 @@ the metric's JSON path under `totals` in `data-key`: the page can be checked aga
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections import Counter
 from html import escape
 from importlib import metadata
 from typing import Any
@@ -47,7 +49,7 @@ ul.header{margin:.3rem 0;padding-left:1.2rem;font-size:.9rem;color:#333}
 table{border-collapse:collapse;font-size:.85rem;margin:.3rem 0}
 th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
 th.sub{padding-left:1.5rem;font-weight:normal}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num,td[data-value]{text-align:right;font-variant-numeric:tabular-nums}
 thead th{background:#f3f3f3;position:sticky;top:0}
 #rows thead th button{all:unset;cursor:pointer;font-weight:bold}
 #rows thead th[aria-sort=ascending] button::after{content:" \\25B2"}
@@ -115,6 +117,12 @@ SCRIPT = """
 
 NUM = ' class="num"'
 PLOT_EXTRA = "pip install 'costcalc[plot]'"
+# A graph of more layers than this is drawn one node per block (`--depth 1`) unless the view
+# chooses a depth: NASNet-A Mobile's 905 layers drew 22,749 pt tall and 1.3 MB of SVG.
+GRAPH_LAYERS = 600
+# Graphviz writes these on every <text>; the most common value of each moves to the <svg>
+# element, which its texts inherit it from.
+TEXT_ATTRIBUTES = ("font-family", "font-size", "text-anchor")
 
 
 def _number(value: Any) -> str:
@@ -122,10 +130,11 @@ def _number(value: Any) -> str:
     return json.dumps(value)
 
 
-def _cell(text: str, value: Any = None, tag: str = "td") -> str:
+def _cell(text: str, value: Any = None) -> str:
+    """A cell; with a value, a number cell (right-aligned by its data-value: no class)."""
     if value is None:
-        return f"<{tag}>{escape(text)}</{tag}>"
-    return f'<{tag} class="num" data-value="{escape(_number(value))}">{escape(text)}</{tag}>'
+        return f"<td>{escape(text)}</td>"
+    return f'<td data-value="{escape(_number(value))}">{escape(text)}</td>'
 
 
 def _header(report: Report) -> str:
@@ -220,9 +229,29 @@ def _plots(report: Report) -> str:
     return f'<section id="plots"><h2>Plots</h2>{figures}</section>'
 
 
+def compact_svg(svg: str) -> str:
+    """Graphviz's SVG, the same drawing in fewer bytes: no comments, no whitespace between
+    tags, and each of TEXT_ATTRIBUTES written once on the <svg> element for the texts that
+    share its most common value (a 900-layer graph: 1.29 MB down to 0.94 MB)."""
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.DOTALL)
+    svg = re.sub(r">\s+<", "><", svg).strip()
+    for name in TEXT_ATTRIBUTES:
+        pattern = re.compile(rf'(<text\b[^>]*?) {name}="([^"]*)"')
+        common = Counter(m.group(2) for m in pattern.finditer(svg)).most_common(1)
+        if not common:
+            continue
+        value = common[0][0]
+        svg = pattern.sub(lambda m, v=value: m.group(1) if m.group(2) == v else m.group(0),
+                          svg)
+        svg = svg.replace("<svg ", f'<svg {name}="{value}" ', 1)
+    return svg
+
+
 def _graph(report: Report, view: View) -> str:
-    """The layer graph (`costcalc graph`, collapsed to blocks with --depth): SVG when
-    Graphviz's dot is installed, else the DOT text. Its MACs are the report's, per image."""
+    """The layer graph (`costcalc graph`, collapsed to blocks with --depth, or when it has
+    more than GRAPH_LAYERS layers and blocks to collapse them to, which the page then says):
+    SVG when Graphviz's dot is installed, else the DOT text. Its MACs are the report's, per
+    image."""
     from .dot import INSTALL, graph_dot, render_dot
 
     try:
@@ -237,15 +266,27 @@ def _graph(report: Report, view: View) -> str:
                 f"The layer graph is not drawn: the report's spec {escape(report.file)} cannot "
                 f"be rebuilt as it was computed ({escape(why)}).</p></section>")
     macs = {r.name: r.macs // report.batch for r in report.layers}
-    text = graph_dot(graph, shapes, macs, view.depth)
+    depth, note = view.depth, ""
+    blocks = {layer.group for layer in graph.layers if layer.group is not None}
+    if depth is None and len(graph.layers) > GRAPH_LAYERS and blocks:
+        depth = 1
+        nodes = len(blocks) + sum(layer.group is None for layer in graph.layers)
+        note = ('<p class="note" id="graph-blocks" data-layers="'
+                f'{len(graph.layers)}" data-nodes="{nodes}">{escape(report.network)} has '
+                f"{len(graph.layers):,} layers, more than the {GRAPH_LAYERS} this page draws "
+                f"one by one: the graph shows one node per block ({nodes:,} nodes), with the "
+                "block's MACs; the rows above list every layer. <code>costcalc graph "
+                f"{escape(report.file)} -o graph.svg</code>, with this report's settings, "
+                "draws every layer.</p>")
+    text = graph_dot(graph, shapes, macs, depth)
     if shutil.which("dot") is None:
         return ('<section id="graph"><h2>Layer graph</h2><p class="note" id="graph-missing">'
                 "Graphviz's <code>dot</code> is not installed, so the graph is not drawn; "
-                f"its DOT source is below ({escape(INSTALL)}).</p><details><summary>DOT "
-                f"source</summary><pre>{escape(text)}</pre></details></section>")
+                f"its DOT source is below ({escape(INSTALL)}).</p>{note}<details><summary>"
+                f"DOT source</summary><pre>{escape(text)}</pre></details></section>")
     svg = render_dot(text, "svg").decode("utf-8")
-    return (f'<section id="graph"><h2>Layer graph</h2><figure data-plot="graph">'
-            f'{svg[svg.index("<svg"):]}</figure></section>')
+    return (f'<section id="graph"><h2>Layer graph</h2>{note}<figure data-plot="graph">'
+            f'{compact_svg(svg[svg.index("<svg"):])}</figure></section>')
 
 
 def page(report: Report, view: View = DEFAULT_VIEW) -> str:

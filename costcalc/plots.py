@@ -190,6 +190,18 @@ def sweep_heatmap(result: Any, metric: str, alphas: Sequence[float], sizes: Sequ
     return Plot("sweep", f"{result.network}: {metric}", {"grid": grid.tolist()})
 
 
+def layer_bars(ax: Any, values: Sequence[float], **style: Any) -> Any:
+    """One bar per layer from 0, side by side (layer i spans i - 0.5 .. i + 0.5), drawn as one
+    filled step outline: a single artist, where a bar chart adds one rectangle per layer
+    (matplotlib's per-patch cost made a 900-layer plot take seconds, and its SVG held one path
+    per bar). Neighbours of equal value share one step, which draws the same."""
+    top = np.asarray(values, dtype=float)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(top)) + 1))
+    edges = np.append(starts, len(top)) - 0.5
+    return ax.stairs(top[starts], edges, baseline=0.0, fill=True, linewidth=0, snap=True,
+                     **style)
+
+
 def layers(report: Report, path: Path | None) -> Plot:
     """Per-layer MACs, params and activation bytes as bars (MobileNet v1 Table 2's argument:
     where the cost is). `path` None: the Plot carries the SVG text instead."""
@@ -206,7 +218,7 @@ def layers(report: Report, path: Path | None) -> Plot:
                                 strict=True):
         values = [r.values[key] for r in rows]
         series[key] = values
-        ax.bar(range(len(rows)), values, color="tab:blue", width=1.0)
+        layer_bars(ax, values, color="tab:blue")
         ax.set_ylabel(label)
     axes[-1].set_xlabel(f"layer (1..{len(rows)} in graph order)")
     axes[0].set_title(f"{report.network}: cost per layer")
@@ -245,12 +257,19 @@ def energy(reports: Sequence[Report], path: Path | None, by_layer: bool = False)
         title = "Energy per image: compute, register file, SRAM, DRAM"
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10 if by_layer else 8, 5), dpi=100)
+    labels = [part.removeprefix("energy_") for part in ENERGY_PARTS]
     positions = np.arange(len(names))
-    bottom = np.zeros(len(names))
-    for part in ENERGY_PARTS:
-        ax.bar(positions, values[part], bottom=bottom, label=part.removeprefix("energy_"),
-               width=1.0 if by_layer else 0.8)
-        bottom += np.array(values[part])
+    if by_layer:  # each layer's stack painted from its top down: part i shows up to its top
+        tops = np.cumsum([values[part] for part in ENERGY_PARTS], axis=0)
+        handles = [layer_bars(ax, tops[i], color=f"C{i}", label=labels[i])
+                   for i in reversed(range(len(ENERGY_PARTS)))][::-1]
+    else:
+        bottom = np.zeros(len(names))
+        handles = []
+        for part, label in zip(ENERGY_PARTS, labels, strict=True):
+            handles.append(ax.bar(positions, values[part], bottom=bottom, label=label,
+                                  width=0.8))
+            bottom += np.array(values[part])
     if by_layer:
         ax.set_xlabel(f"layer (1..{len(names)} in graph order)")
     else:
@@ -258,7 +277,7 @@ def energy(reports: Sequence[Report], path: Path | None, by_layer: bool = False)
     unit = first.settings.hardware.profile.unit
     ax.set_ylabel(f"energy per image ({unit})")
     ax.set_title(title)
-    ax.legend()
+    ax.legend(handles=handles)
     fig.text(0.01, 0.01, first.settings.hardware.describe(), fontsize=5)
     svg = _finish(fig, path)
     return Plot("energy", title, {"names": names, **values}, svg)

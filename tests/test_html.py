@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
 import sys
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 import costcalc
+from costcalc import html_report
 from costcalc.cli import main
 from costcalc.deployment import Roofline
 from costcalc.hardware import make_hardware
@@ -206,6 +209,67 @@ def test_the_graph_is_inline_svg_with_dot(squeezenet) -> None:
     text = squeezenet[1]
     graph = text[text.index('<section id="graph">'):]
     assert "<svg" in graph and "fire2" in graph and "<?xml" not in text
+
+
+def graph_nodes(svg: str) -> list[str]:
+    """The node names of a Graphviz SVG: each node group's <title>, in drawing order."""
+    return [unescape(t) for t in re.findall(r'class="node">\s*<title>([^<]*)</title>', svg)]
+
+
+def test_a_graph_past_the_limit_is_drawn_by_blocks_and_the_page_says_so(monkeypatch,
+                                                                        squeezenet) -> None:
+    """More than GRAPH_LAYERS layers (squeezenet's 67 against a lowered limit): the graph is
+    `costcalc graph --depth 1`'s, the page's note says so and counts both; the rows still
+    list every layer. At the limit, or with a depth the view chooses, no note."""
+    report, text = squeezenet
+    assert 'id="graph-blocks"' not in text and len(report.layers) < html_report.GRAPH_LAYERS
+    monkeypatch.setattr(html_report, "GRAPH_LAYERS", len(report.layers) - 1)
+    blocked = render(report, "html")
+    page = Page(blocked)
+    check_against_json(page, report)
+    note = next(a for _, a in page.tags if a.get("id") == "graph-blocks")
+    dot = CliRunner().invoke(main, ["graph", "squeezenet_v1_0", "--depth", "1"]).stdout
+    nodes = re.findall(r'^\s*"([^"]+)" \[label=', dot, re.MULTILINE)
+    assert int(note["data-layers"]) == len(report.layers)
+    assert int(note["data-nodes"]) == len(nodes) < len(report.layers)
+    body = "".join(page.text)
+    n = len(report.layers)
+    assert (f"{report.network} has {n} layers, more than the {n - 1} this page draws one by one: "
+            f"the graph shows one node per block ({len(nodes)} nodes)") in body
+    assert "costcalc graph squeezenet_v1_0.yaml -o graph.svg" in body
+    if shutil.which("dot") is not None:
+        graph = blocked[blocked.index('<section id="graph">'):]
+        assert sorted(graph_nodes(graph)) == sorted(nodes)
+    assert 'id="graph-blocks"' not in render(report, "html", view=View(depth=1))
+    monkeypatch.setattr(html_report, "GRAPH_LAYERS", len(report.layers))
+    assert 'id="graph-blocks"' not in render(report, "html")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_the_graph_svg_is_graphvizs_in_fewer_bytes(squeezenet) -> None:
+    """No comments or whitespace between tags, each text attribute's common value once on the
+    <svg>: every element and every text's effective attributes are Graphviz's."""
+    report, text = squeezenet
+    page_svg = text[text.index('<figure data-plot="graph">'):]
+    page_svg = page_svg[page_svg.index("<svg"):page_svg.index("</figure>")]
+    dot = CliRunner().invoke(main, ["graph", "squeezenet_v1_0"]).stdout
+    from costcalc.dot import render_dot
+    raw = render_dot(dot, "svg").decode()
+    raw = raw[raw.index("<svg"):]
+    assert "<!--" not in page_svg and ">\n<" not in page_svg
+    assert len(page_svg) < 0.8 * len(raw)
+
+    def effective(svg: str) -> list[tuple[str, dict[str, str]]]:
+        tags = Page(svg).tags
+        root = {k: v for k, v in tags[0][1].items() if k in html_report.TEXT_ATTRIBUTES}
+        return [(tag, {**root, **attrs} if tag == "text" else attrs)
+                for tag, attrs in tags[1:]]
+
+    assert effective(page_svg) == effective(raw)
+    assert Page(page_svg).text == [t for t in Page(raw).text if t.strip()]
+    for name in html_report.TEXT_ATTRIBUTES:
+        assert page_svg.count(f" {name}=") < raw.count(f" {name}=") / 2, name
+    assert sorted(graph_nodes(page_svg)) == sorted(layer.name for layer in report.layers)
 
 
 def test_cli_writes_html_by_extension_and_nothing_on_bad_input(tmp_path: Path,

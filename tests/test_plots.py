@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -215,3 +216,57 @@ def test_roofline_with_a_profile_that_has_rates(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert_image(out)
     assert "ridge: 20 MAC/B" in out.read_text()
+
+
+def test_per_layer_bars_are_one_step_artist() -> None:
+    """A run of unit-wide bars is one filled step outline (not one rectangle per layer):
+    layer i spans i - 0.5 .. i + 0.5, equal neighbours share a step."""
+    plt = plots._pyplot()
+    fig, ax = plt.subplots()
+    patch = plots.layer_bars(ax, [3, 3, 0, 5, 5, 5, 1])
+    values, edges, baseline = patch.get_data()
+    assert list(values) == [3, 0, 5, 1] and list(edges) == [-0.5, 1.5, 2.5, 5.5, 6.5]
+    assert baseline == 0 and list(ax.patches) == [patch] and patch.get_fill()
+    plt.close(fig)
+
+
+def _spy_bars(monkeypatch) -> list:
+    drawn: list = []
+    real = plots.layer_bars
+
+    def spy(ax, values, **style):
+        drawn.append((ax, real(ax, values, **style)))
+        return drawn[-1][1]
+
+    monkeypatch.setattr(plots, "layer_bars", spy)
+    return drawn
+
+
+def _heights(patch) -> list[float]:
+    """The per-layer tops a step artist draws, one per layer."""
+    values, edges, _ = patch.get_data()
+    return list(np.repeat(values, np.diff(edges).astype(int)))
+
+
+def test_per_layer_plots_draw_one_artist_per_series_with_the_reports_values(
+        monkeypatch) -> None:
+    drawn = _spy_bars(monkeypatch)
+    report = costcalc.analyze("squeezenet_v1_0", hardware=make_hardware("horowitz45nm"))
+    layers = plots.layers(report, None)
+    assert [_heights(p) for _, p in drawn] == [layers.series[k] for k in
+                                               ("macs", "params", "activation_bytes")]
+    assert all(list(ax.patches) == [p] for ax, p in drawn)  # one artist per panel
+    assert layers.svg.count("fill: #1f77b4") == 3  # and one SVG path per panel
+    drawn.clear()
+    energy = plots.energy([report], None, by_layer=True)
+    ax = drawn[0][0]
+    assert len(drawn) == len(ax.patches) == len(plots.ENERGY_PARTS)
+    # painted from the whole stack down: each part's top is the sum of the parts up to it
+    tops = np.cumsum([energy.series[p] for p in plots.ENERGY_PARTS], axis=0)
+    by_label = {p.get_label(): p for _, p in drawn}
+    for part, top in zip(plots.ENERGY_PARTS, tops, strict=True):
+        assert _heights(by_label[part.removeprefix("energy_")]) == pytest.approx(top)
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["compute", "rf", "sram", "dram"]
+    assert [tuple(h.get_facecolor()) for h in legend.legend_handles] == [
+        tuple(by_label[t].get_facecolor()) for t in ("compute", "rf", "sram", "dram")]
