@@ -195,6 +195,25 @@ def test_deck_size_without_the_last_fc_layer(spec: str, published: float) -> Non
     assert abs(without - published) / published < 0.0005
 
 
+def test_deck_googlenet_size_40_follows_no_rule_tried() -> None:
+    """The not-reproduced row's arithmetic: 26.70 MiB as is, 22.79 without the last classifier
+    (the AlexNet/VGG16 rule), and with the train network's two auxiliary heads (3,188,840 and
+    3,190,888 params, counted from BVLC's train_val.prototxt) 51.03, or 39.30 without its three
+    1000-way classifiers: none is the printed 40."""
+    r = analyze("googlenet", size=ModelSize())
+    classifier = next(row for row in r.layers if row.kind == "fc")
+    assert (r.totals.params, classifier.params) == (6_998_552, 1_025_000)
+    mib = {"as is": r.totals.params * 4 / 2**20,
+           "without the classifier": (r.totals.params - classifier.params) * 4 / 2**20,
+           "with both heads": (r.totals.params + 3_188_840 + 3_190_888) * 4 / 2**20,
+           "heads, no classifiers": (r.totals.params + 3_188_840 + 3_190_888
+                                     - 3 * classifier.params) * 4 / 2**20}
+    assert {k: round(v, 2) for k, v in mib.items()} == {
+        "as is": 26.70, "without the classifier": 22.79, "with both heads": 51.03,
+        "heads, no classifiers": 39.30}
+    assert all(round(v) != 40 for v in mib.values())
+
+
 def test_deck_resnet50_size_counts_bn_statistics() -> None:
     """97.49 MiB of params; with BN running mean and variance 97.69, within 0.01 of 97.70."""
     r = analyze("resnet", variant="50", size=ModelSize())
