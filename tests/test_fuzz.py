@@ -5,7 +5,7 @@ The default run is the fast CI profile. For the long run, raise the example coun
 
     COSTCALC_FUZZ_EXAMPLES=2000 pytest -q tests/test_fuzz.py tests/test_robustness.py
 
-(docs/limits.md records the last long run.)
+(docs/limits.md records the last long run.) Hardware profiles are fuzzed the same way.
 """
 
 from __future__ import annotations
@@ -217,3 +217,63 @@ def test_arbitrary_yaml_succeeds_or_fails_cleanly(doc) -> None:
         run(text)
     except CostcalcError as exc:
         assert str(exc).strip()
+
+
+# -- hardware profiles: the bundled ones damaged, and arbitrary documents ----------------------
+
+PROFILE_KEYS = st.sampled_from(["version", "name", "unit", "compute", "memory", "defaults",
+                                "scaling", "peak_macs_per_s", "bandwidth_bytes_per_s",
+                                "efficiency", "int_add", "int_mult", "float_mac", "dram",
+                                "sram", "rf", "energy", "bits", "capacity", "rf_per_mac",
+                                "conv kxk", "depthwise", "fc", "8", "32"])
+PROFILE_DOCS = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(PROFILE_KEYS, inner, max_size=4)),
+    max_leaves=25)
+
+
+def use_profile(text: str) -> None:
+    """Load a profile and price a small network with every part it has; only a
+    CostcalcError may come out."""
+    from costcalc.deployment import device_roofline
+    from costcalc.hardware import _Reader, make_hardware
+    from costcalc.yamlnodes import parse_yaml
+
+    try:
+        profile = _Reader("fuzz.yaml").profile(parse_yaml(text, "fuzz.yaml"))
+        if profile.has_energy:
+            analyze("cifar10_micro", dtype="int8", hardware=make_hardware(profile))
+        if profile.peak_macs_per_s is not None:
+            device = device_roofline(None, profile.peak_macs_per_s,
+                                     profile.bandwidth_bytes_per_s)
+            from dataclasses import replace
+
+            device = replace(device, by_type=tuple((profile.efficiency or {}).items()))
+            analyze("cifar10_micro", latency=device)
+    except CostcalcError as exc:
+        assert str(exc).strip()
+
+
+def _bundled_profile_texts() -> list[str]:
+    from costcalc.hardware import bundled_profiles
+
+    return [path.read_text(encoding="utf-8") for path in bundled_profiles()]
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_bundled_profiles_load_or_fail_cleanly(data) -> None:
+    lines = data.draw(st.sampled_from(_bundled_profile_texts())).split("\n")
+    for _ in range(data.draw(st.integers(1, 3))):
+        j = data.draw(st.integers(0, len(lines) - 1))
+        words = lines[j].split(" ")
+        k = data.draw(st.integers(0, len(words) - 1))
+        words[k] = data.draw(st.sampled_from(TOKENS + ["1e12", "-2e9", "'fast'", "0.5"]
+                                             + [w for w in words if w]))
+        lines[j] = " ".join(words)
+    use_profile("\n".join(lines))
+
+
+@FUZZ
+@given(doc=st.dictionaries(PROFILE_KEYS, PROFILE_DOCS, max_size=6))
+def test_arbitrary_profiles_load_or_fail_cleanly(doc) -> None:
+    use_profile(yaml.safe_dump({"version": 1, "name": "F", **doc}, sort_keys=False))
