@@ -386,7 +386,8 @@ def main(ctx: click.Context, limit_values: dict[str, int], debug: bool) -> None:
 
 
 @main.command("list")
-@click.option("--long", "long_", is_flag=True, help="Also give each spec's source.")
+@click.option("--long", "long_", is_flag=True,
+              help="Also give each spec's (or profile's) source.")
 @click.option("--variants", is_flag=True, help="Also list each spec's named variants.")
 @click.option("--hardware", is_flag=True, help="List the bundled hardware profiles instead.")
 @click.pass_context
@@ -394,11 +395,10 @@ def list_specs(ctx: click.Context, long_: bool, variants: bool, hardware: bool) 
     """The bundled specs, one short line each: name, network, input, MACs, params (at the
     spec's defaults) and how many variants (`costcalc show SPEC` for one spec)."""
     if hardware:
-        profiles = [load_profile(path) for path in bundled_profiles()]
-        width = max((len(p.name) for p in profiles), default=0)
-        for p in profiles:
-            click.echo(f"{p.name.ljust(width)}  {p.parts:<14}  {p.unit or '-':<3}  "
-                       f"{' '.join(p.source.split())}")
+        from .render import profile_list
+
+        click.echo(profile_list([load_profile(path) for path in bundled_profiles()], long_),
+                   nl=False)
         return
     entries = []
     for path in bundled_specs():

@@ -1271,6 +1271,26 @@ def render_compare(comparison: Comparison, fmt: Format | str,
 # `costcalc list` and `costcalc show`
 
 
+def profile_list(profiles: Sequence[Any], long: bool = False) -> str:
+    """One short line per hardware profile: name, what it prices (energy, latency or both),
+    its energy unit, peak MAC/s and bandwidth where it has them; `long` adds the source."""
+    rows = [("name", "prices", "unit", "peak MAC/s", "bandwidth B/s")]
+    for p in profiles:
+        rows.append((p.name, p.parts, p.unit or "-",
+                     "-" if p.peak_macs_per_s is None else f"{p.peak_macs_per_s:.4g}",
+                     "-" if p.bandwidth_bytes_per_s is None else
+                     f"{p.bandwidth_bytes_per_s:.4g}"))
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+                     .rstrip())
+        if long and n and profiles[n - 1].source:
+            lines.append(f"    source: {' '.join(profiles[n - 1].source.split())}")
+    return "\n".join(lines) + "\n"
+
+
 def spec_list(entries: Sequence[tuple[str, Spec, Report]], long: bool = False,
               variants: bool = False, columns: int | None = None) -> str:
     """One short line per bundled spec: name, network, input, MACs, params (at its defaults)

@@ -141,9 +141,14 @@ def test_energy_command_prints_its_assumptions_and_json(tmp_path: Path) -> None:
 def test_list_hardware() -> None:
     result = CliRunner().invoke(main, ["list", "--hardware"])
     assert result.exit_code == 0
-    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
-        ["eyeriss", "energy"], ["horowitz45nm", "energy"], ["stm32f746", "latency"],
-        ["titan_x_maxwell", "latency"]]
+    assert [line.split() for line in result.stdout.splitlines()] == [
+        ["name", "prices", "unit", "peak", "MAC/s", "bandwidth", "B/s"],
+        ["eyeriss", "energy", "MAC", "-", "-"], ["horowitz45nm", "energy", "pJ", "-", "-"],
+        ["stm32f746", "latency", "-", "4.32e+08", "1.728e+09"],
+        ["titan_x_maxwell", "latency", "-", "3.072e+12", "3.365e+11"]]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    long = CliRunner().invoke(main, ["list", "--hardware", "--long"]).stdout
+    assert "    source: Horowitz, \"Computing's energy problem" in long
 
 
 PROFILE = """\
