@@ -23,10 +23,9 @@ import cProfile
 import io
 import pstats
 import shutil
-import statistics
-import time
 from collections.abc import Callable
-from typing import Any
+
+from timing import median_seconds  # tests/benchmarks/timing.py (scripts run from here)
 
 import costcalc
 from costcalc import html_report, plots
@@ -38,15 +37,6 @@ NETWORKS = {"mobilenet_v2": ("mobilenet_v2", None), "resnet152": ("resnet", "152
             "nasnet_a_mobile": ("nasnet_a_mobile", None),
             "resnet_cifar1202": ("resnet_cifar", "1202")}
 DEVICE = Roofline(1e12, 25.6e9)  # the gallery's roofline device (docs/plots.md)
-
-
-def median_seconds(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def reports(spec: str, variant: str | None) -> dict[str, costcalc.Report]:

@@ -9,12 +9,10 @@ the refusal time and peak traced memory of each hostile input), never asserts a 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from timing import median_seconds as timed  # tests/benchmarks/timing.py
 
 from costcalc import analyze, build_graph, parse_spec
 from costcalc.errors import CostcalcError
@@ -41,15 +39,6 @@ HOSTILE = {
     "exponent tower": HEAD + "layers:\n  - conv: {out: '(((9**64)**64)**64)**64', kernel: 1}\n",
     "400 unary minus": HEAD + "layers:\n  - conv: {out: '" + "-" * 400 + "8', kernel: 1}\n",
 }
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def refuse(text: str) -> str:
