@@ -1283,12 +1283,16 @@ def profile_list(profiles: Sequence[Any], long: bool = False) -> str:
     widths = [max(cell_len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-                     .rstrip())
+        lines.append(_list_line(row, widths))
         if long and n and profiles[n - 1].source:
             lines.append(f"    source: {' '.join(profiles[n - 1].source.split())}")
     return "\n".join(lines) + "\n"
+
+
+def _list_line(row: Sequence[str], widths: Sequence[int]) -> str:
+    """A line of `costcalc list`: cells two spaces apart, the fourth on right-aligned."""
+    return "  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w)
+                     for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
 
 
 def spec_list(entries: Sequence[tuple[str, Spec, Report]], long: bool = False,
@@ -1308,9 +1312,7 @@ def spec_list(entries: Sequence[tuple[str, Spec, Report]], long: bool = False,
         rows = [(r[0], shorten_middle(r[1], widths[1]), *r[2:]) for r in rows]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-                     .rstrip())
+        lines.append(_list_line(row, widths))
         if n == 0:
             continue
         spec = entries[n - 1][1]
