@@ -1071,8 +1071,9 @@ def sweep_command(ctx: click.Context, spec: str, widths: str | None, resolutions
     if cut is not None and pdus is None:
         raise CostcalcError("--cut needs --pdu (the packet payload in bytes)",
                             "add e.g. --pdu 116")
-    roofline = device_roofline(profile, peak, bandwidth, 1.0, "sweep", optional=True)
-    energies = profile if profile is not None and load_profile(profile).has_energy else None
+    device = load_profile(profile) if profile is not None else None  # read once, used twice
+    roofline = device_roofline(device, peak, bandwidth, 1.0, "sweep", optional=True)
+    energies = make_hardware(device) if device is not None and device.has_energy else None
     grid = sw.Grid(
         sw.parse_values(widths, "--width") if widths else sw.default_widths(model, variant),
         sw.parse_sizes(resolutions) if resolutions else sw.default_sizes(model, variant),

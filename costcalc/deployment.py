@@ -248,15 +248,16 @@ def as_roofline(value: Roofline | Mapping[str, Any] | None) -> Roofline | None:
     return Roofline(**{**value, "by_type": tuple(by_type.items())})
 
 
-def device_roofline(profile: str | None, peak: float | None, bandwidth: float | None,
+def device_roofline(profile: Any, peak: float | None, bandwidth: float | None,
                     efficiency: float = 1.0, command: str = "latency",
                     optional: bool = False, alternative: str = "") -> Roofline | None:
     """The Roofline a command runs at: a hardware profile's peak MAC/s and bandwidth (bundled
-    name or file), each overridden by `peak` / `bandwidth`. When a rate is missing: None if
-    `optional`, else an error naming what is missing (`alternative`: another way out)."""
+    name, file, or a loaded `hardware.Profile`), each overridden by `peak` / `bandwidth`. When
+    a rate is missing: None if `optional`, else an error naming what is missing
+    (`alternative`: another way out)."""
     from .hardware import load_profile
 
-    device = load_profile(profile) if profile is not None else None
+    device = load_profile(profile) if isinstance(profile, str) else profile
     peak = peak if peak is not None else device and device.peak_macs_per_s
     bandwidth = bandwidth if bandwidth is not None else device and device.bandwidth_bytes_per_s
     if peak is None or bandwidth is None:
